@@ -1,0 +1,91 @@
+// The embedding API of libcontainer: what `rt create/start/state/kill/delete/run/list` do,
+// callable from another program. No global state: everything hangs off a Runtime object.
+// Failures are thrown as rt::Error with context ("create container \"x\": ...").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rt/error.hpp"
+
+namespace rt {
+
+enum class Status { Creating, Created, Running, Paused, Stopped };
+const char* status_name(Status s);
+
+// What `rt state` prints: the OCI state plus runc's extra fields.
+struct ContainerState {
+    std::string ociVersion;
+    std::string id;
+    Status status = Status::Stopped;
+    int pid = 0;                  // 0 when stopped
+    std::string bundle;
+    std::string rootfs;
+    std::map<std::string, std::string> annotations;
+    std::string created;          // RFC 3339 with nanoseconds, UTC
+    std::string owner;            // user name of the uid that created it
+    uint64_t init_start_time = 0; // /proc/<pid>/stat field 22: tells a reused pid apart
+
+    // The JSON `rt state` prints (runc's field names).
+    nlohmann::json to_json() const;
+};
+
+enum class LogLevel { Debug, Info, Warning, Error };
+using LogSink = std::function<void(LogLevel, const std::string&)>;
+
+struct CreateOptions {
+    std::string bundle = ".";
+    std::string pid_file;        // written with the container's pid after create
+    std::string console_socket;  // AF_UNIX path that receives the pty master (terminal: true)
+    bool no_pivot = false;       // MS_MOVE + chroot instead of pivot_root
+    bool no_new_keyring = false; // do not make a session keyring for the container
+    int preserve_fds = 0;        // fds 3 .. 3+N-1 pass into the container
+};
+
+struct RunOptions : CreateOptions {
+    bool detach = false;         // like create + start, then return
+    bool keep = false;           // do not delete the container after it exits
+};
+
+class Runtime {
+public:
+    explicit Runtime(std::string root = "/run/rt", LogSink log = {});
+
+    const std::string& root() const { return root_; }
+
+    // Create a container from a bundle; it waits for start() in its exec fifo.
+    ContainerState create(const std::string& id, const CreateOptions& opts);
+    // Let a created container execve its process; runs poststart hooks.
+    void start(const std::string& id);
+    ContainerState state(const std::string& id);
+    // Send sig to the container's init (all: to every process in its cgroup).
+    void kill(const std::string& id, int sig, bool all);
+    // Remove a stopped (or, with force, any) container: poststop hooks, cgroup, state.
+    void remove(const std::string& id, bool force);
+    std::vector<ContainerState> list();
+    // create + start; in the foreground waits and returns the exit code (128+N for signal N),
+    // forwarding signals and relaying a terminal. Detached: returns 0 once started.
+    int run(const std::string& id, const RunOptions& opts);
+
+    void log(LogLevel level, const std::string& msg) const {
+        if (log_) log_(level, msg);
+    }
+
+private:
+    std::string root_;
+    LogSink log_;
+};
+
+// Container ids: non-empty, no '/', not "." or "..", printable, at most 1024 bytes.
+void validate_id(const std::string& id);
+
+// Parse "SIGTERM", "TERM", "15" (case-insensitive names); throws rt::Error on junk.
+int parse_signal(const std::string& s);
+
+}  // namespace rt
