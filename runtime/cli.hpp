@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <cxxopts.hpp>
+
 #include "rt/container.hpp"
 
 namespace rt::cli {
@@ -21,14 +23,20 @@ struct GlobalOptions {
 // argv-style view of a command's own arguments: args[0] is the command name.
 using Args = std::vector<std::string>;
 
+// Where log_message() writes, from the global options (called once by main).
+void configure_logging(const GlobalOptions& g);
+
 // The Runtime for this invocation, logging through the front end's sink.
 rt::Runtime make_runtime(const GlobalOptions& g);
 
 // Write one log record to --log (text or json as runc) and, for warnings and errors, stderr.
 void log_message(rt::LogLevel level, const std::string& msg);
 
-// Parse args with opts; throws on unknown options. Returns cxxopts' result.
-// (Defined in cli.cpp so each command does not repeat the boilerplate.)
+// Parse a command's args with o (adds -h/--help and collects positionals into *positional).
+// Returns false when --help was asked for and printed. Throws on unknown options.
+bool parse(cxxopts::Options& o, const Args& args, std::vector<std::string>& positional);
+// The container id: positional[0]; exactly `count` positionals are allowed (`max` at most).
+std::string container_id(const std::vector<std::string>& positional, const char* command, size_t max = 1);
 
 int cmd_create(const GlobalOptions& g, const Args& args);
 int cmd_delete(const GlobalOptions& g, const Args& args);

@@ -1,1 +1,562 @@
-// placeholder
+// Runtime: the container lifecycle (create, start, state, kill, delete, run, list).
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+
+#include "cgroups.hpp"
+#include "fd.hpp"
+#include "hooks.hpp"
+#include "init.hpp"
+#include "rt/container.hpp"
+#include "rt/spec.hpp"
+#include "state.hpp"
+#include "sync.hpp"
+#include "terminal.hpp"
+#include "util.hpp"
+
+namespace rt {
+
+namespace {
+
+using spec::NamespaceType;
+
+// clone3(2) with CLONE_PIDFD: the pidfd names the child from birth, so no later pid lookup can
+// race with pid reuse. Falls back to clone(2) (fork-like: no new stack, the child returns 0 here)
+// on kernels without clone3. Pitfalls: the child shares nothing with the parent but copies of
+// memory and fds; it must never return into the caller's frames past this point (it _exit()s),
+// and the exit signal must be SIGCHLD so waitpid() works.
+pid_t clone_child(unsigned long flags, int* pidfd) {
+    struct clone_args args{};
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0 && errno == ENOSYS) {
+        pid = ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+        if (pid > 0) *pidfd = pidfd_open(static_cast<pid_t>(pid));
+    }
+    return static_cast<pid_t>(pid);
+}
+
+int ns_clone_flag(NamespaceType t) {
+    switch (t) {
+        case NamespaceType::Pid: return CLONE_NEWPID;
+        case NamespaceType::Network: return CLONE_NEWNET;
+        case NamespaceType::Mount: return CLONE_NEWNS;
+        case NamespaceType::Ipc: return CLONE_NEWIPC;
+        case NamespaceType::Uts: return CLONE_NEWUTS;
+        case NamespaceType::User: return CLONE_NEWUSER;
+        case NamespaceType::Cgroup: return CLONE_NEWCGROUP;
+        case NamespaceType::Time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+std::string mapping_text(const std::vector<spec::IdMapping>& maps) {
+    std::string s;
+    for (const auto& m : maps)
+        s += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
+    return s;
+}
+
+// Saves this process's namespace for its children and restores it on scope exit, so the pid and
+// time namespaces rt switches to for the clone do not leak into hooks rt spawns later.
+class ChildNsRestore {
+public:
+    ChildNsRestore(const char* proc_name, int type) : type_(type) {
+        fd_.reset(::open((std::string("/proc/self/ns/") + proc_name).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd_) throw_errno(std::string("open /proc/self/ns/") + proc_name);
+    }
+    ~ChildNsRestore() { ::setns(fd_.get(), type_); }
+
+private:
+    UniqueFd fd_;
+    int type_;
+};
+
+// What a successful launch hands to create() or run().
+struct Launched {
+    state::StateDir dir;
+    state::Record record;
+    pid_t pid = 0;
+    UniqueFd pidfd;
+    UniqueFd sync;
+    UniqueFd pty_master;
+};
+
+// Kills and reaps the child, removes the cgroup: everything create made, undone on error.
+class LaunchGuard {
+public:
+    ~LaunchGuard() {
+        if (pidfd >= 0) {
+            pidfd_send_signal(pidfd, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        if (cgroup) {
+            try {
+                cgroup->destroy();
+            } catch (...) {
+            }
+        }
+    }
+    void dismiss() {
+        pidfd = -1;
+        cgroup = nullptr;
+    }
+    int pidfd = -1;
+    pid_t pid = 0;
+    cgroups::Manager* cgroup = nullptr;
+};
+
+std::string hook_state(const ContainerState& s, Status status) {
+    ContainerState c = s;
+    c.status = status;
+    nlohmann::json j = {{"ociVersion", c.ociVersion}, {"id", c.id},       {"status", status_name(status)},
+                        {"pid", c.pid},               {"bundle", c.bundle}};
+    if (!c.annotations.empty()) j["annotations"] = c.annotations;
+    return j.dump();
+}
+
+void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool foreground) {
+    if (!s.process) throw Error("config.json: process: required to create a container");
+    if (!s.linux) throw Error("config.json: linux: required on Linux");
+    if (!s.linux->has_namespace(NamespaceType::Mount))
+        throw Error("config.json: linux.namespaces: a mount namespace is required");
+    if ((!s.hostname.empty() || !s.domainname.empty()) && !s.linux->has_namespace(NamespaceType::Uts))
+        throw Error("config.json: hostname: unable to set hostname without a private UTS namespace");
+    if (s.process->terminal && opts.console_socket.empty() && !foreground)
+        throw Error("cannot allocate tty if rt will detach without setting console socket");
+    if (!s.process->terminal && !opts.console_socket.empty())
+        throw Error("cannot use console socket if the container will not have a terminal (process.terminal is false)");
+    const auto* user = s.linux->find_namespace(NamespaceType::User);
+    const auto* pid = s.linux->find_namespace(NamespaceType::Pid);
+    if (user && !user->path.empty() && pid && pid->path.empty())
+        throw Error("config.json: linux.namespaces: a new pid namespace inside a joined user namespace is not supported");
+    struct stat st{};
+    if (::stat(s.root.path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+        throw Error("config.json: root.path: " + s.root.path + " is not a directory");
+}
+
+Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& opts, bool foreground,
+                const sigset_t* orig_mask) {
+    std::vector<std::string> warnings;
+    spec::Spec s = spec::load_bundle(opts.bundle, &warnings);
+    for (const auto& w : warnings) rt.log(LogLevel::Warning, w);
+    validate_for_host(s, opts, foreground);
+
+    state::StateDir dir = state::StateDir::create(rt.root(), id);
+    state::Record rec;
+    ContainerState& st = rec.state;
+    st.ociVersion = s.ociVersion;
+    st.id = id;
+    st.bundle = opts.bundle;
+    {
+        char buf[PATH_MAX];
+        if (::realpath(opts.bundle.c_str(), buf)) st.bundle = buf;
+    }
+    st.rootfs = s.root.path;
+    st.annotations = s.annotations;
+    st.created = rfc3339_now();
+    st.owner = user_name(::getuid());
+    const spec::Linux& lx = *s.linux;
+    rec.own_pid_namespace = lx.has_namespace(NamespaceType::Pid);
+    if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
+        nlohmann::json h = spec::to_json(s).value("hooks", nlohmann::json::object());
+        rec.hooks = {{"poststart", h.value("poststart", nlohmann::json::array())},
+                     {"poststop", h.value("poststop", nlohmann::json::array())}};
+    }
+
+    // The exec fifo: the init holds it O_RDWR and blocks reading; `rt start` writes one byte.
+    if (::mkfifoat(dir.fd(), "exec.fifo", 0600) < 0) throw_errno("make exec fifo");
+    UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_RDWR | O_CLOEXEC));
+    if (!fifo) throw_errno("open exec fifo");
+
+    std::unique_ptr<cgroups::Manager> cg = cgroups::make(lx.cgroupsPath, id);
+    LaunchGuard guard;  // after cg: destroyed before it
+    cg->create();
+    guard.cgroup = cg.get();
+    rec.cgroup = cg->save();
+
+    int socks[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) throw_errno("socketpair");
+    UniqueFd parent_sock(socks[0]), child_sock(socks[1]);
+
+    // Namespaces: new ones are made by clone (user ns first, so it owns the rest), joined ones
+    // by setns in the child. pid and time namespaces only take effect for children, so rt
+    // switches its own pid_for_children / time_for_children around the clone.
+    init::Config cfg;
+    cfg.spec = &s;
+    cfg.bundle = st.bundle;
+    cfg.sync_fd = child_sock.get();
+    cfg.fifo_fd = fifo.get();
+    cfg.no_pivot = opts.no_pivot;
+    cfg.no_new_keyring = opts.no_new_keyring;
+    cfg.preserve_fds = opts.preserve_fds;
+    cfg.cgroup_dirs = rec.cgroup.value("dirs", std::vector<std::string>{});
+    cfg.hooks_round_trip = !s.hooks.prestart.empty() || !s.hooks.createRuntime.empty() ||
+                           !s.hooks.createContainer.empty() || !s.hooks.startContainer.empty();
+    if (orig_mask) cfg.sigmask = *orig_mask;
+    else ::sigprocmask(SIG_SETMASK, nullptr, &cfg.sigmask);
+
+    std::vector<UniqueFd> ns_fds;
+    const auto* user_ns = lx.find_namespace(NamespaceType::User);
+    bool user_joined = user_ns && !user_ns->path.empty();
+    unsigned long clone_flags = 0;
+    std::optional<ChildNsRestore> pid_restore, time_restore;
+    auto open_ns = [&](const spec::Namespace& n) {
+        UniqueFd fd(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw_errno(std::string("open ") + spec::namespace_type_name(n.type) + " namespace " + n.path);
+        int raw = fd.get();
+        ns_fds.push_back(std::move(fd));
+        return raw;
+    };
+    if (user_joined) cfg.join.emplace_back(NamespaceType::User, open_ns(*user_ns));
+    for (const auto& n : lx.namespaces) {
+        if (n.type == NamespaceType::User) {
+            if (n.path.empty()) {
+                clone_flags |= CLONE_NEWUSER;
+                cfg.in_user_ns = true;
+            } else {
+                cfg.in_user_ns = true;
+            }
+            continue;
+        }
+        if (n.type == NamespaceType::Pid || n.type == NamespaceType::Time) {
+            const char* child_name = n.type == NamespaceType::Pid ? "pid_for_children" : "time_for_children";
+            int type = ns_clone_flag(n.type);
+            auto& restore = n.type == NamespaceType::Pid ? pid_restore : time_restore;
+            if (n.path.empty() && n.type == NamespaceType::Pid) {
+                clone_flags |= CLONE_NEWPID;
+                continue;
+            }
+            restore.emplace(child_name, type);
+            if (n.path.empty()) {
+                if (::unshare(CLONE_NEWTIME) < 0) throw_errno("create time namespace");
+                std::string offsets;
+                for (const auto& [clock, off] : lx.timeOffsets)
+                    offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+                if (!offsets.empty()) write_file("/proc/self/timens_offsets", offsets);
+            } else if (::setns(open_ns(n), type) < 0) {
+                throw_errno(std::string("join ") + spec::namespace_type_name(n.type) + " namespace " + n.path);
+            }
+            continue;
+        }
+        if (!n.path.empty()) {
+            cfg.join.emplace_back(n.type, open_ns(n));
+        } else if (n.type == NamespaceType::Cgroup) {
+            cfg.unshare_flags |= CLONE_NEWCGROUP;  // after the child is in its cgroup
+        } else if (user_joined) {
+            cfg.unshare_flags |= ns_clone_flag(n.type);  // owned by the joined user namespace
+        } else {
+            clone_flags |= static_cast<unsigned long>(ns_clone_flag(n.type));
+        }
+    }
+
+    int pidfd = -1;
+    pid_t pid = clone_child(clone_flags, &pidfd);
+    if (pid < 0) throw_errno("clone container init");
+    if (pid == 0) {
+        parent_sock.reset();
+        init::run(cfg);  // never returns
+    }
+    guard.pid = pid;
+    guard.pidfd = pidfd;
+    UniqueFd pidfd_owner(pidfd);
+    pid_restore.reset();
+    time_restore.reset();
+    child_sock.reset();
+    fifo.reset();
+    ns_fds.clear();
+    st.pid = pid;
+
+    try {
+        if (clone_flags & CLONE_NEWUSER) {
+            std::string proc = "/proc/" + std::to_string(pid);
+            with_context("write uid mappings", [&] { write_file(proc + "/uid_map", mapping_text(lx.uidMappings)); });
+            with_context("write gid mappings", [&] { write_file(proc + "/gid_map", mapping_text(lx.gidMappings)); });
+        }
+        cg->add_process(pid);
+        cg->apply(lx.resources);
+        // (network setup from the rt.network.* annotations: networking issue)
+        sync::send(parent_sock.get(), sync::Msg::Go);
+    } catch (const Error&) {
+        // The child has not been told to go: it has nothing to say; the guard kills it.
+        throw;
+    }
+
+    Launched out{std::move(dir), std::move(rec), pid, {}, {}, {}};
+    for (;;) {
+        sync::Message m;
+        if (!sync::try_recv(parent_sock.get(), m)) {
+            int status = 0;
+            ::waitpid(pid, &status, 0);
+            guard.pidfd = -1;
+            throw Error("container init exited before it was ready (" +
+                        (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                             : "status " + std::to_string(WEXITSTATUS(status))) + ")");
+        }
+        if (m.type == sync::Msg::Error) throw Error(m.payload);
+        if (m.type == sync::Msg::Ready) break;
+        if (m.type == sync::Msg::PtyMaster) {
+            if (!foreground || !opts.console_socket.empty())
+                terminal::send_to_console_socket(opts.console_socket, m.fd.get());
+            else
+                out.pty_master = std::move(m.fd);
+        } else if (m.type == sync::Msg::Hooks) {
+            std::string state_json = hook_state(out.record.state, Status::Creating);
+            hooks::run_all(s.hooks.prestart, "prestart", state_json);
+            hooks::run_all(s.hooks.createRuntime, "createRuntime", state_json);
+            sync::send(parent_sock.get(), sync::Msg::HooksDone, state_json);
+        } else {
+            throw Error(std::string("sync: unexpected message ") + sync::msg_name(m.type));
+        }
+    }
+
+    auto start_time = process_start_time(pid);
+    if (!start_time) throw Error("container init exited before it was ready");
+    out.record.state.init_start_time = *start_time;
+    out.record.state.status = Status::Created;
+    out.dir.write(out.record);
+    if (!opts.pid_file.empty())
+        with_context("write pid file", [&] { write_file_atomic(opts.pid_file, std::to_string(pid)); });
+    guard.dismiss();
+    out.dir.keep();
+    out.pidfd = std::move(pidfd_owner);
+    out.sync = std::move(parent_sock);
+    return out;
+}
+
+// Release a created container's init: write the exec fifo, then remove it ("running").
+void release_fifo(const state::StateDir& dir) {
+    UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) {
+        if (errno == ENXIO) throw Error("cannot start container \"" + dir.id() + "\": its init process is gone");
+        throw_errno("open exec fifo");
+    }
+    if (!write_all(fifo.get(), "0")) throw_errno("write exec fifo");
+    ::unlinkat(dir.fd(), "exec.fifo", 0);
+}
+
+void run_poststart(const Runtime& rt, const state::Record& r) {
+    if (!r.hooks.is_object()) return;
+    auto hooks = r.hooks.value("poststart", nlohmann::json::array());
+    if (hooks.empty()) return;
+    spec::Spec tmp = spec::parse({{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststart", hooks}}}});
+    for (const auto& w : hooks::run_all_warn(tmp.hooks.poststart, "poststart", hook_state(r.state, Status::Running)))
+        rt.log(LogLevel::Warning, w);
+}
+
+// Wait until a process that is not our child has exited (its pidfd turns readable).
+void wait_exit(int pidfd) {
+    struct pollfd p{pidfd, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+}
+
+}  // namespace
+
+Runtime::Runtime(std::string root, LogSink log) : root_(std::move(root)), log_(std::move(log)) {}
+
+ContainerState Runtime::create(const std::string& id, const CreateOptions& opts) {
+    return with_context("create container \"" + id + "\"", [&] {
+        Launched l = launch(*this, id, opts, false, nullptr);
+        return l.record.state;
+    });
+}
+
+void Runtime::start(const std::string& id) {
+    with_context("start container \"" + id + "\"", [&] {
+        state::StateDir dir = state::StateDir::open(root_, id, true);
+        state::Record r = dir.read();
+        state::refresh(r, dir);
+        if (r.state.status == Status::Stopped) throw Error("cannot start a container that has stopped");
+        if (r.state.status != Status::Created) throw Error("cannot start an already running container");
+        release_fifo(dir);
+        run_poststart(*this, r);
+    });
+}
+
+ContainerState Runtime::state(const std::string& id) {
+    state::StateDir dir = state::StateDir::open(root_, id, false);
+    state::Record r = dir.read();
+    state::refresh(r, dir);
+    return r.state;
+}
+
+std::vector<ContainerState> Runtime::list() {
+    std::vector<ContainerState> out;
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) {
+        if (errno == ENOENT) return out;
+        throw_errno("list " + root_);
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+    std::vector<std::string> ids;
+    while (struct dirent* e = ::readdir(d))
+        if (e->d_name[0] != '.' && e->d_type == DT_DIR) ids.emplace_back(e->d_name);
+    std::sort(ids.begin(), ids.end());
+    for (const auto& id : ids) {
+        try {
+            out.push_back(state(id));
+        } catch (const Error&) {
+            // being created or deleted right now
+        }
+    }
+    return out;
+}
+
+void Runtime::kill(const std::string& id, int sig, bool all) {
+    with_context("kill container \"" + id + "\"", [&] {
+        state::StateDir dir = state::StateDir::open(root_, id, false);
+        state::Record r = dir.read();
+        state::refresh(r, dir);
+        if (all) {
+            auto cg = cgroups::load(r.cgroup);
+            auto pids = cg->pids();
+            if (pids.empty() && r.state.status == Status::Stopped) throw Error("container not running");
+            for (pid_t p : pids) ::kill(p, sig);
+            return;
+        }
+        if (r.state.status == Status::Stopped) throw Error("container not running");
+        UniqueFd pidfd(pidfd_open(r.state.pid));
+        // The pidfd is taken first, then the start time checked: the process it names is the init.
+        if (!pidfd || !process_alive(r.state.pid, r.state.init_start_time)) throw Error("container not running");
+        if (pidfd_send_signal(pidfd.get(), sig) < 0) throw_errno("send signal " + std::to_string(sig));
+    });
+}
+
+void Runtime::remove(const std::string& id, bool force) {
+    with_context("delete container \"" + id + "\"", [&] {
+        std::optional<state::StateDir> dir;
+        try {
+            dir.emplace(state::StateDir::open(root_, id, true));
+        } catch (const Error& e) {
+            // A directory without state.json is what an rt killed mid-create leaves: force removes it.
+            std::string path = root_ + "/" + id;
+            struct stat st{};
+            if (force && ::stat((path + "/").c_str(), &st) == 0 && ::access((path + "/state.json").c_str(), F_OK) != 0) {
+                remove_all(path);
+                return;
+            }
+            throw;
+        }
+        state::Record r = dir->read();
+        state::refresh(r, *dir);
+        auto cg = cgroups::load(r.cgroup);
+        if (r.state.status == Status::Running || r.state.status == Status::Paused) {
+            if (!force)
+                throw Error(std::string("cannot delete container that is not stopped: ") + status_name(r.state.status));
+        }
+        if (r.state.status != Status::Stopped) {
+            UniqueFd pidfd(pidfd_open(r.state.pid));
+            if (pidfd && process_alive(r.state.pid, r.state.init_start_time)) {
+                pidfd_send_signal(pidfd.get(), SIGKILL);
+                wait_exit(pidfd.get());
+            }
+        }
+        if (!r.own_pid_namespace || force) {
+            // Without its own pid namespace the container's other processes outlive init.
+            for (pid_t p : cg->pids()) {
+                UniqueFd fd(pidfd_open(p));
+                if (!fd) continue;
+                pidfd_send_signal(fd.get(), SIGKILL);
+                wait_exit(fd.get());
+            }
+        }
+        if (r.hooks.is_object() && !r.hooks.value("poststop", nlohmann::json::array()).empty()) {
+            spec::Spec tmp = spec::parse({{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststop", r.hooks["poststop"]}}}});
+            ContainerState s = r.state;
+            for (const auto& w : hooks::run_all_warn(tmp.hooks.poststop, "poststop", hook_state(s, Status::Stopped)))
+                log(LogLevel::Warning, w);
+        }
+        cg->destroy();
+        dir->remove();
+    });
+}
+
+int Runtime::run(const std::string& id, const RunOptions& opts) {
+    return with_context("run container \"" + id + "\"", [&]() -> int {
+        if (opts.detach) {
+            Launched l = launch(*this, id, opts, false, nullptr);
+            release_fifo(l.dir);
+            run_poststart(*this, l.record);
+            return 0;
+        }
+        // Signals rt forwards are blocked before the clone (so none is lost) and read from a
+        // signalfd; the container init restores the original mask before execve.
+        sigset_t forward, orig;
+        sigemptyset(&forward);
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) sigaddset(&forward, s);
+        if (::sigprocmask(SIG_BLOCK, &forward, &orig) < 0) throw_errno("block signals");
+        struct MaskRestore {
+            sigset_t m;
+            ~MaskRestore() { ::sigprocmask(SIG_SETMASK, &m, nullptr); }
+        } restore{orig};
+        UniqueFd sfd(::signalfd(-1, &forward, SFD_CLOEXEC));
+        if (!sfd) throw_errno("signalfd");
+
+        int status = 0;
+        {
+            Launched l = launch(*this, id, opts, true, &orig);
+            release_fifo(l.dir);
+            // EOF on the sync socket: the init exec'd (CLOEXEC) or died; an ERROR says why not.
+            sync::Message m;
+            bool failed = sync::try_recv(l.sync.get(), m) && m.type == sync::Msg::Error;
+            l.sync.reset();
+            if (failed) {
+                ::waitpid(l.pid, nullptr, 0);
+                if (!opts.keep) remove(id, true);
+                throw Error(m.payload);
+            }
+            state::Record rec = l.record;
+            { state::StateDir released = std::move(l.dir); }  // unlock: others may look while it runs
+            run_poststart(*this, rec);
+            status = terminal::supervise(l.pidfd.get(), l.pid, sfd.get(), l.pty_master ? l.pty_master.get() : -1);
+        }
+        if (!opts.keep) remove(id, true);
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+    });
+}
+
+int parse_signal(const std::string& in) {
+    if (in.empty()) throw Error("invalid signal \"\"");
+    if (std::all_of(in.begin(), in.end(), ::isdigit)) {
+        int n = std::stoi(in);
+        if (n <= 0 || n >= NSIG) throw Error("invalid signal \"" + in + "\"");
+        return n;
+    }
+    std::string name;
+    for (char c : in) name += static_cast<char>(::toupper(static_cast<unsigned char>(c)));
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    for (int n = 1; n < NSIG; ++n) {
+        const char* abbrev = ::sigabbrev_np(n);
+        if (abbrev && name == abbrev) return n;
+    }
+    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+        int base = name[2] == 'M' && name[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+        std::string rest = name.substr(5);
+        if (rest.empty()) return base;
+        try {
+            int off = std::stoi(rest);
+            int n = base + off;
+            if (n >= SIGRTMIN && n <= SIGRTMAX) return n;
+        } catch (...) {
+        }
+    }
+    throw Error("invalid signal \"" + in + "\"");
+}
+
+}  // namespace rt

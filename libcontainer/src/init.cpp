@@ -1,1 +1,170 @@
-// placeholder
+#include "init.hpp"
+
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hooks.hpp"
+#include "rootfs.hpp"
+#include "rt/error.hpp"
+#include "security.hpp"
+#include "sync.hpp"
+#include "terminal.hpp"
+
+namespace rt::init {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+int ns_flag(spec::NamespaceType t) {
+    switch (t) {
+        case spec::NamespaceType::Pid: return CLONE_NEWPID;
+        case spec::NamespaceType::Network: return CLONE_NEWNET;
+        case spec::NamespaceType::Mount: return CLONE_NEWNS;
+        case spec::NamespaceType::Ipc: return CLONE_NEWIPC;
+        case spec::NamespaceType::Uts: return CLONE_NEWUTS;
+        case spec::NamespaceType::User: return CLONE_NEWUSER;
+        case spec::NamespaceType::Cgroup: return CLONE_NEWCGROUP;
+        case spec::NamespaceType::Time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+// The executable as execve will see it: args[0] itself when it has a '/', else the first match
+// in the container's PATH (process.env, as runc does), checked after pivot_root.
+std::string find_executable(const spec::Process& p) {
+    const std::string& name = p.args.at(0);
+    auto is_exec = [](const std::string& path) {
+        struct stat st{};
+        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+    };
+    if (name.find('/') != std::string::npos) {
+        struct stat st{};
+        if (::stat(name.c_str(), &st) < 0) throw_errno("exec \"" + name + "\"");
+        if (!is_exec(name)) throw_errno("exec \"" + name + "\"", EACCES);
+        return name;
+    }
+    std::string path = kDefaultPath;
+    for (const auto& e : p.env)
+        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    size_t start = 0;
+    for (;;) {
+        size_t end = path.find(':', start);
+        std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::string cand = (dir.empty() ? "." : dir) + "/" + name;
+        if (is_exec(cand)) return cand;
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    throw Error("exec \"" + name + "\": executable file not found in $PATH");
+}
+
+[[noreturn]] void exec_process(const Config& cfg, const std::string& exe) {
+    const spec::Process& p = *cfg.spec->process;
+    std::vector<char*> argv, envp;
+    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    // Only 0, 1, 2 and the preserved fds cross into the container (CVE-2024-21626).
+    ::syscall(SYS_close_range, 3 + cfg.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::sigprocmask(SIG_SETMASK, &cfg.sigmask, nullptr);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    throw_errno("exec \"" + p.args[0] + "\"");
+}
+
+void run_steps(const Config& cfg) {
+    const spec::Spec& s = *cfg.spec;
+    const spec::Process& proc = *s.process;
+    int sock = cfg.sync_fd;
+
+    // Until execve nothing else may open /proc/<pid>/exe of this process or ptrace it.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+
+    sync::Message m = sync::recv(sock);
+    if (m.type != sync::Msg::Go) throw Error("sync: expected GO");
+
+    for (const auto& [type, fd] : cfg.join)
+        if (::setns(fd, ns_flag(type)) < 0)
+            throw_errno(std::string("join ") + spec::namespace_type_name(type) + " namespace");
+    if (cfg.unshare_flags && ::unshare(cfg.unshare_flags) < 0) throw_errno("unshare namespaces");
+
+    if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
+        throw_errno("set hostname " + s.hostname);
+    if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
+        throw_errno("set domainname " + s.domainname);
+    if (!cfg.no_new_keyring) {
+        // A fresh session keyring, so the container cannot read the host session's keys.
+        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
+            throw_errno("join session keyring");
+    }
+
+    rootfs::Context ctx{&s, cfg.bundle, cfg.in_user_ns, cfg.cgroup_dirs};
+    rootfs::prepare(ctx);
+
+    std::string state_json;
+    if (cfg.hooks_round_trip) {
+        sync::send(sock, sync::Msg::Hooks);
+        m = sync::recv(sock);
+        if (m.type != sync::Msg::HooksDone) throw Error("sync: expected HOOKS_DONE");
+        state_json = std::move(m.payload);
+        hooks::run_all(s.hooks.createContainer, "createContainer", state_json);
+    }
+
+    rootfs::enter(ctx, cfg.no_pivot);
+    rootfs::finalize(ctx);
+
+    if (proc.terminal) {
+        terminal::Pty pty = terminal::open_pty(proc.consoleSize);
+        char name[64] = {};
+        if (::ptsname_r(pty.master.get(), name, sizeof name) != 0) throw_errno("ptsname");
+        rootfs::bind_console(name);
+        terminal::make_controlling(pty.slave.get());
+        sync::send(sock, sync::Msg::PtyMaster, name, pty.master.get());
+    }
+
+    std::string exe = find_executable(proc);
+    struct stat st{};
+    if (::stat(proc.cwd.c_str(), &st) < 0) throw_errno("process.cwd " + proc.cwd);
+
+    // From here the container outlives `rt create`.
+    if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+    sync::send(sock, sync::Msg::Ready);
+
+    char byte;
+    ssize_t n;
+    do n = ::read(cfg.fifo_fd, &byte, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) throw_errno("read exec fifo");
+    ::close(cfg.fifo_fd);
+
+    hooks::run_all(s.hooks.startContainer, "startContainer", state_json);
+    security::apply(proc);
+    if (::chdir(proc.cwd.c_str()) < 0) throw_errno("chdir to process.cwd " + proc.cwd);
+    exec_process(cfg, exe);
+}
+
+}  // namespace
+
+void run(const Config& cfg) {
+    try {
+        run_steps(cfg);
+    } catch (const std::exception& e) {
+        try {
+            sync::send(cfg.sync_fd, sync::Msg::Error, e.what());
+        } catch (...) {
+        }
+    }
+    ::_exit(1);
+}
+
+}  // namespace rt::init

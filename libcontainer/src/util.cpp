@@ -1,1 +1,202 @@
-// placeholder
+#include "util.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include "fd.hpp"
+#include "rt/error.hpp"
+
+namespace rt {
+
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return std::nullopt;
+        throw_errno("read " + path);
+    }
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("read " + path);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+std::string read_file(const std::string& path) {
+    auto s = read_file_if_exists(path);
+    if (!s) throw_errno("read " + path, ENOENT);
+    return *s;
+}
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
+void write_file(const std::string& path, std::string_view data, mode_t mode) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd || !write_all(fd.get(), data)) throw_errno("write " + path);
+}
+
+void write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+    auto slash = path.rfind('/');
+    std::string tmp = slash == std::string::npos ? "." + path + ".tmp"
+                                                 : path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
+    write_file(tmp, data, mode);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw_errno("rename " + tmp + " to " + path, err);
+    }
+}
+
+void mkdir_all(const std::string& path, mode_t mode) {
+    if (path.empty()) return;
+    if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return;
+    if (errno != ENOENT) throw_errno("mkdir " + path);
+    auto slash = path.find_last_of('/', path.size() - 1);
+    if (slash != std::string::npos && slash > 0) mkdir_all(path.substr(0, slash), mode);
+    if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdir " + path);
+}
+
+namespace {
+// Remove the entries of dirfd (on device dev) recursively; never follows symlinks or crosses mounts.
+void remove_children(int dirfd, dev_t dev, const std::string& path) {
+    UniqueFd dup(::fcntl(dirfd, F_DUPFD_CLOEXEC, 0));
+    DIR* d = ::fdopendir(dup.get());
+    if (!d) throw_errno("opendir " + path);
+    dup.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        struct stat st{};
+        if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (st.st_dev != dev) throw Error("remove " + path + "/" + e->d_name + ": is a mount point");
+            UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub) throw_errno("open " + path + "/" + e->d_name);
+            remove_children(sub.get(), dev, path + "/" + e->d_name);
+            if (::unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                throw_errno("rmdir " + path + "/" + e->d_name);
+        } else if (::unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
+            throw_errno("unlink " + path + "/" + e->d_name);
+        }
+    }
+}
+}  // namespace
+
+void remove_all(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return;
+        if (errno == ENOTDIR || errno == ELOOP) {
+            if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw_errno("unlink " + path);
+            return;
+        }
+        throw_errno("open " + path);
+    }
+    struct stat st{};
+    if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + path);
+    remove_children(fd.get(), st.st_dev, path);
+    if (::rmdir(path.c_str()) < 0 && errno != ENOENT) throw_errno("rmdir " + path);
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+        size_t pos = s.find(sep, start);
+        if (pos == std::string_view::npos) {
+            out.emplace_back(s.substr(start));
+            return out;
+        }
+        out.emplace_back(s.substr(start, pos - start));
+        start = pos + 1;
+    }
+}
+
+std::string rfc3339_now() {
+    struct timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm{};
+    ::gmtime_r(&ts.tv_sec, &tm);
+    char buf[64];
+    size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    ::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+namespace {
+// Fields of /proc/<pid>/stat after the parenthesised comm (which may itself hold spaces or ')').
+std::optional<std::vector<std::string>> stat_fields(pid_t pid) {
+    auto s = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+    if (!s) return std::nullopt;
+    auto close = s->rfind(')');
+    if (close == std::string::npos || close + 2 > s->size()) return std::nullopt;
+    return split(std::string_view(*s).substr(close + 2), ' ');  // [0] = state (field 3)
+}
+}  // namespace
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    std::optional<std::vector<std::string>> f;
+    try {
+        f = stat_fields(pid);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    if (!f || f->size() < 20) return std::nullopt;
+    return std::stoull((*f)[19]);  // field 22
+}
+
+bool process_alive(pid_t pid, uint64_t start_time) {
+    if (pid <= 0) return false;
+    std::optional<std::vector<std::string>> f;
+    try {
+        f = stat_fields(pid);
+    } catch (const Error&) {
+        return false;
+    }
+    if (!f || f->size() < 20) return false;
+    if ((*f)[0] == "Z" || (*f)[0] == "X") return false;
+    return std::stoull((*f)[19]) == start_time;
+}
+
+std::string user_name(uid_t uid) {
+    struct passwd pw{};
+    struct passwd* res = nullptr;
+    char buf[4096];
+    if (::getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return pw.pw_name;
+    return std::to_string(uid);
+}
+
+int pidfd_open(pid_t pid, unsigned flags) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags)); }
+
+int pidfd_send_signal(int pidfd, int sig) {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+}  // namespace rt

@@ -1,0 +1,36 @@
+// The container init: the child of clone() that builds the container and execs its process.
+// It runs rt's code in the new namespaces without re-executing rt (no /proc/self/exe), is
+// non-dumpable until execve (CVE-2019-5736), and talks to the parent only over the sync socket
+// (sync.hpp has the protocol).
+#pragma once
+
+#include <signal.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rt/spec.hpp"
+
+namespace rt::init {
+
+struct Config {
+    const spec::Spec* spec = nullptr;
+    std::string bundle;
+    int sync_fd = -1;                 // child's end of the sync socketpair
+    int fifo_fd = -1;                 // exec fifo, O_RDWR: reading blocks until `rt start` writes
+    std::vector<std::pair<spec::NamespaceType, int>> join;  // setns() in this order (user first)
+    int unshare_flags = 0;            // namespaces the child makes itself (cgroup always)
+    bool in_user_ns = false;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+    bool hooks_round_trip = false;    // ask the parent to run createRuntime hooks and send state
+    std::vector<std::string> cgroup_dirs;
+    sigset_t sigmask{};               // the mask to restore before execve
+};
+
+// Never returns: execve()s the container process or _exit(1)s after sending ERROR.
+[[noreturn]] void run(const Config& cfg);
+
+}  // namespace rt::init

@@ -1,0 +1,1 @@
+// util tests: owned by the lead
