@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "hooks.hpp"
@@ -81,6 +82,22 @@ std::string find_executable(const spec::Process& p) {
     throw_errno("exec \"" + p.args[0] + "\"");
 }
 
+// Close every fd this process inherited from rt except stdio, the preserved fds and the ones the
+// init itself needs: the state directory's lock must not outlive `rt create`, and nothing of rt's
+// may reach the container (CVE-2024-21626).
+void close_inherited_fds(const Config& cfg) {
+    std::vector<int> keep = {cfg.sync_fd, cfg.fifo_fd};
+    for (const auto& j : cfg.join) keep.push_back(j.second);
+    std::sort(keep.begin(), keep.end());
+    unsigned lo = 3 + static_cast<unsigned>(cfg.preserve_fds);
+    for (int k : keep) {
+        if (k < 0 || static_cast<unsigned>(k) < lo) continue;
+        if (static_cast<unsigned>(k) > lo) ::syscall(SYS_close_range, lo, static_cast<unsigned>(k) - 1, 0);
+        lo = static_cast<unsigned>(k) + 1;
+    }
+    ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 void run_steps(const Config& cfg) {
     const spec::Spec& s = *cfg.spec;
     const spec::Process& proc = *s.process;
@@ -89,6 +106,8 @@ void run_steps(const Config& cfg) {
     // Until execve nothing else may open /proc/<pid>/exe of this process or ptrace it.
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+
+    close_inherited_fds(cfg);
 
     sync::Message m = sync::recv(sock);
     if (m.type != sync::Msg::Go) throw Error("sync: expected GO");

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -82,6 +83,21 @@ std::string read_some(int fd, size_t want) {
         out.append(buf, static_cast<size_t>(n));
     }
     return out;
+}
+
+// A pidfd for a forked child; kills and reaps the child when that fails, so no test leaves it behind.
+rt::UniqueFd pidfd_or_kill(pid_t pid) {
+    rt::UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
+    if (!fd) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
+    return fd;
+}
+
+size_t open_fd_count() {
+    return static_cast<size_t>(
+        std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{}));
 }
 
 // Redirects fd (stdin/stdout) to another fd for the scope and restores it.
@@ -307,7 +323,7 @@ TEST_CASE("supervise relays the pty output and returns the wait status", "[termi
         ::_exit(7);
     }
     pty.slave.reset();
-    rt::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
+    rt::UniqueFd pidfd = pidfd_or_kill(pid);
     REQUIRE(pidfd);
     int status;
     {
@@ -338,7 +354,7 @@ TEST_CASE("supervise forwards signals to the process", "[terminal]") {
         ::pause();
         ::_exit(0);
     }
-    rt::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
+    rt::UniqueFd pidfd = pidfd_or_kill(pid);
     REQUIRE(pidfd);
     ::kill(::getpid(), SIGUSR1);
     int status = rt::terminal::supervise(pidfd.get(), pid, sfd.get(), -1);
@@ -371,7 +387,7 @@ TEST_CASE("supervise drains everything written before the exit", "[terminal]") {
         ::_exit(0);
     }
     pty.slave.reset();
-    rt::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
+    rt::UniqueFd pidfd = pidfd_or_kill(pid);
     REQUIRE(pidfd);
     int status;
     {
@@ -382,4 +398,24 @@ TEST_CASE("supervise drains everything written before the exit", "[terminal]") {
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(slurp(out_path).size() == payload.size());
+}
+
+TEST_CASE("hooks and fd passing leak no fds", "[hooks][terminal]") {
+    size_t before = open_fd_count();
+    rt::hooks::run_one(sh_hook("cat > /dev/null"), "poststart", 0, "{}");
+    (void)error_of([] { rt::hooks::run_one(sh_hook("exit 3"), "poststart", 0, "{}"); });
+    (void)error_of([] { rt::hooks::run_one(sh_hook("exec sleep 100", 1), "poststart", 0, "{}"); });
+    rt::spec::Hook missing;
+    missing.path = "/nonexistent/hook";
+    (void)error_of([&] { rt::hooks::run_one(missing, "poststart", 0, "{}"); });
+    {
+        auto pty = rt::terminal::open_pty(std::nullopt);
+        int sv[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        rt::UniqueFd a(sv[0]), b(sv[1]);
+        rt::terminal::send_fd(a.get(), pty.master.get(), "x");
+        rt::UniqueFd got = rt::terminal::recv_fd(b.get());
+        (void)error_of([&] { rt::terminal::send_to_console_socket("/nonexistent/sock", pty.master.get()); });
+    }
+    REQUIRE(open_fd_count() == before);
 }
