@@ -21,6 +21,7 @@
 #include "init.hpp"
 #include "rt/container.hpp"
 #include "rt/spec.hpp"
+#include "security.hpp"
 #include "state.hpp"
 #include "sync.hpp"
 #include "terminal.hpp"
@@ -129,7 +130,8 @@ std::string hook_state(const ContainerState& s, Status status) {
     return j.dump();
 }
 
-void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool foreground) {
+void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool foreground,
+                       std::vector<std::string>& warnings) {
     if (!s.process) throw Error("config.json: process: required to create a container");
     if (!s.linux) throw Error("config.json: linux: required on Linux");
     if (!s.linux->has_namespace(NamespaceType::Mount))
@@ -144,6 +146,13 @@ void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool fore
     const auto* pid = s.linux->find_namespace(NamespaceType::Pid);
     if (user && !user->path.empty() && pid && pid->path.empty())
         throw Error("config.json: linux.namespaces: a new pid namespace inside a joined user namespace is not supported");
+    if (s.process->capabilities) {
+        const auto& c = *s.process->capabilities;
+        for (const auto* set : {&c.bounding, &c.effective, &c.inheritable, &c.permitted, &c.ambient})
+            for (const auto& name : *set)
+                if (security::capability_number(name) < 0)
+                    warnings.push_back("config.json: process.capabilities: unknown capability " + name + ", ignored");
+    }
     struct stat st{};
     if (::stat(s.root.path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: " + s.root.path + " is not a directory");
@@ -153,8 +162,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
                 const sigset_t* orig_mask) {
     std::vector<std::string> warnings;
     spec::Spec s = spec::load_bundle(opts.bundle, &warnings);
+    validate_for_host(s, opts, foreground, warnings);
     for (const auto& w : warnings) rt.log(LogLevel::Warning, w);
-    validate_for_host(s, opts, foreground);
 
     state::StateDir dir = state::StateDir::create(rt.root(), id);
     state::Record rec;

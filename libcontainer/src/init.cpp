@@ -48,10 +48,12 @@ std::string find_executable(const spec::Process& p) {
         return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
     };
     if (name.find('/') != std::string::npos) {
+        // A relative path with a '/' is relative to process.cwd, where execve will run.
+        std::string full = name.front() == '/' ? name : p.cwd + "/" + name;
         struct stat st{};
-        if (::stat(name.c_str(), &st) < 0) throw_errno("exec \"" + name + "\"");
-        if (!is_exec(name)) throw_errno("exec \"" + name + "\"", EACCES);
-        return name;
+        if (::stat(full.c_str(), &st) < 0) throw_errno("exec \"" + name + "\"");
+        if (!is_exec(full)) throw_errno("exec \"" + name + "\"", EACCES);
+        return full;
     }
     std::string path = kDefaultPath;
     for (const auto& e : p.env)
@@ -115,6 +117,11 @@ void run_steps(const Config& cfg) {
     for (const auto& [type, fd] : cfg.join)
         if (::setns(fd, ns_flag(type)) < 0)
             throw_errno(std::string("join ") + spec::namespace_type_name(type) + " namespace");
+    if (cfg.in_user_ns) {
+        // Become the namespace's root: files made from here on belong to the mapped ids.
+        if (::setresgid(0, 0, 0) < 0) throw_errno("setgid 0 in the user namespace");
+        if (::setresuid(0, 0, 0) < 0) throw_errno("setuid 0 in the user namespace");
+    }
     if (cfg.unshare_flags && ::unshare(cfg.unshare_flags) < 0) throw_errno("unshare namespaces");
 
     if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
@@ -135,8 +142,12 @@ void run_steps(const Config& cfg) {
         sync::send(sock, sync::Msg::Hooks);
         m = sync::recv(sock);
         if (m.type != sync::Msg::HooksDone) throw Error("sync: expected HOOKS_DONE");
-        state_json = std::move(m.payload);
-        hooks::run_all(s.hooks.createContainer, "createContainer", state_json);
+        // Hooks in the container namespace see the pid as the container sees it (runtime-spec).
+        auto st = nlohmann::json::parse(m.payload);
+        st["pid"] = ::getpid();
+        hooks::run_all(s.hooks.createContainer, "createContainer", st.dump());
+        st["status"] = "created";
+        state_json = st.dump();
     }
 
     rootfs::enter(ctx, cfg.no_pivot);

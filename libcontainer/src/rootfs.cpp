@@ -139,19 +139,33 @@ unsigned long locked_flags(const std::string& path) {
 }
 
 // Create `path` inside root as a directory (is_dir) or an empty file; parents as directories.
-UniqueFd ensure_in_root(int root_fd, const std::string& path, bool is_dir) {
+// Symlinks on the way, dangling ones included, are followed as they would be after chroot
+// (securejoin's rule, as runc): rootfs/evil -> /tmp/x creates rootfs/tmp/x, never /tmp/x.
+UniqueFd ensure_in_root(int root_fd, const std::string& path, bool is_dir, int depth = 0) {
     UniqueFd fd = open_in_root(root_fd, path, O_PATH, false);
     if (fd) return fd;
+    if (depth > 40) throw_errno("resolve " + path, ELOOP);
     std::string rel = strip_slashes(path);
+    while (!rel.empty() && rel.back() == '/') rel.pop_back();
     auto slash = rel.rfind('/');
-    UniqueFd parent = slash == std::string::npos ? UniqueFd(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0))
-                                                 : open_in_root(root_fd, rel.substr(0, slash), O_PATH | O_DIRECTORY, true);
+    std::string parent_path = slash == std::string::npos ? "" : rel.substr(0, slash);
     std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
-    if (is_dir) {
-        if (::mkdirat(parent.get(), name.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + path);
-    } else {
-        UniqueFd f(::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
-        if (!f && errno != EEXIST) throw_errno("create " + path);
+    UniqueFd parent = parent_path.empty() ? UniqueFd(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0))
+                                          : ensure_in_root(root_fd, parent_path, true, depth + 1);
+    if (name.empty() || name == "." || name == "..") return parent;
+    int rc = is_dir ? ::mkdirat(parent.get(), name.c_str(), 0755)
+                    : UniqueFd(::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                                        0644)).get();
+    if (rc < 0 && errno == EEXIST) {
+        char target[PATH_MAX];
+        ssize_t n = ::readlinkat(parent.get(), name.c_str(), target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = 0;
+            std::string next = target[0] == '/' ? std::string(target) : "/" + parent_path + "/" + target;
+            return ensure_in_root(root_fd, next, is_dir, depth + 1);
+        }
+    } else if (rc < 0) {
+        throw_errno((is_dir ? "mkdir " : "create ") + path);
     }
     fd = open_in_root(root_fd, path, O_PATH, false);
     if (!fd) throw_errno("open " + path);
@@ -353,12 +367,21 @@ void prepare(const Context& ctx) {
     const std::string& root = s.root.path;
     std::string prop = s.linux ? s.linux->rootfsPropagation : "";
     // Shared propagation is set on the new root after pivot_root; until then keep host events out.
-    bool shared = prop == "shared" || prop == "rshared";
-    if (::mount(nullptr, "/", nullptr, shared ? MS_SLAVE | MS_REC : propagation_flag(prop), nullptr) < 0)
+    bool late = prop == "shared" || prop == "rshared" || prop == "unbindable" || prop == "runbindable";
+    if (::mount(nullptr, "/", nullptr, late ? MS_SLAVE | MS_REC : propagation_flag(prop), nullptr) < 0)
         throw_errno("set propagation of /");
-    // pivot_root needs the new root to be a mount point.
+    // pivot_root needs the new root to be a mount point whose mount and parent are not shared.
     if (::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
         throw_errno("bind rootfs " + root);
+    if (!prop.empty() && prop != "rslave" && prop != "rprivate" && prop != "runbindable") {
+        // A non-recursive mode left the rootfs's own mount (e.g. a shared /tmp) as it was: make
+        // the bind a slave (private for private) and bind it once more, so the mount pivot_root
+        // takes has a non-shared parent without reading mountinfo.
+        unsigned long inner = prop == "private" ? MS_PRIVATE : MS_SLAVE;
+        if (::mount(nullptr, root.c_str(), nullptr, inner, nullptr) < 0) throw_errno("set propagation of rootfs");
+        if (::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            throw_errno("bind rootfs " + root);
+    }
     UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open rootfs " + root);
     for (const auto& m : s.mounts) do_mount(ctx, root_fd.get(), m);
@@ -384,7 +407,7 @@ void enter(const Context& ctx, bool no_pivot) {
     }
     if (::chdir("/") < 0) throw_errno("chdir /");
     std::string prop = ctx.spec->linux ? ctx.spec->linux->rootfsPropagation : "";
-    if (prop == "shared" || prop == "rshared")
+    if (prop == "shared" || prop == "rshared" || prop == "unbindable" || prop == "runbindable")
         if (::mount(nullptr, "/", nullptr, propagation_flag(prop), nullptr) < 0) throw_errno("set propagation of /");
 }
 
