@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -97,6 +98,20 @@ struct Launched {
     UniqueFd pty_master;
 };
 
+// socket(2)+bind(2)+listen(2) on <state dir>/exec.sock, named through the directory fd so the
+// path length of --root does not matter.
+UniqueFd listen_exec_socket(const state::StateDir& dir) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("exec socket");
+    struct sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string path = "/proc/self/fd/" + std::to_string(dir.fd()) + "/exec.sock";
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    if (::bind(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) throw_errno("bind exec socket");
+    if (::listen(sock.get(), 1) < 0) throw_errno("listen on exec socket");
+    return sock;
+}
+
 // Kills and reaps the child, removes the cgroup: everything create made, undone on error.
 class LaunchGuard {
 public:
@@ -187,10 +202,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
                      {"poststop", h.value("poststop", nlohmann::json::array())}};
     }
 
-    // The exec fifo: the init holds it O_RDWR and blocks reading; `rt start` writes one byte.
-    if (::mkfifoat(dir.fd(), "exec.fifo", 0600) < 0) throw_errno("make exec fifo");
-    UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_RDWR | O_CLOEXEC));
-    if (!fifo) throw_errno("open exec fifo");
+    // The exec socket: the init accepts one connection on it after READY; `rt start` connects.
+    UniqueFd exec_sock = listen_exec_socket(dir);
 
     std::unique_ptr<cgroups::Manager> cg = cgroups::make(lx.cgroupsPath, id);
     LaunchGuard guard;  // after cg: destroyed before it
@@ -209,7 +222,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cfg.spec = &s;
     cfg.bundle = st.bundle;
     cfg.sync_fd = child_sock.get();
-    cfg.fifo_fd = fifo.get();
+    cfg.exec_fd = exec_sock.get();
     cfg.no_pivot = opts.no_pivot;
     cfg.no_new_keyring = opts.no_new_keyring;
     cfg.preserve_fds = opts.preserve_fds;
@@ -286,7 +299,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     pid_restore.reset();
     time_restore.reset();
     child_sock.reset();
-    fifo.reset();
+    exec_sock.reset();
     ns_fds.clear();
     st.pid = pid;
 
@@ -347,15 +360,33 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     return out;
 }
 
-// Release a created container's init: write the exec fifo, then remove it ("running").
-void release_fifo(const state::StateDir& dir) {
-    UniqueFd fifo(::openat(dir.fd(), "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) {
-        if (errno == ENXIO) throw Error("cannot start container \"" + dir.id() + "\": its init process is gone");
-        throw_errno("open exec fifo");
+// Release a created container's init: connect to its exec socket and say go. The init runs the
+// startContainer hooks and execs; the connection is CLOEXEC there, so EOF means the process is
+// running, and bytes before it are the init's error. The socket is removed ("running").
+void release_init(const state::StateDir& dir) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("socket");
+    struct sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string path = "/proc/self/fd/" + std::to_string(dir.fd()) + "/exec.sock";
+    if (path.size() >= sizeof addr.sun_path) throw Error("exec socket path too long");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    if (::connect(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) {
+        if (errno == ECONNREFUSED || errno == ENOENT)
+            throw Error("cannot start container \"" + dir.id() + "\": its init process is gone");
+        throw_errno("connect to exec socket");
     }
-    if (!write_all(fifo.get(), "0")) throw_errno("write exec fifo");
-    ::unlinkat(dir.fd(), "exec.fifo", 0);
+    if (!write_all(sock.get(), "0")) throw_errno("write exec socket");
+    std::string err;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(sock.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        err.append(buf, static_cast<size_t>(n));
+    }
+    ::unlinkat(dir.fd(), "exec.sock", 0);
+    if (!err.empty()) throw Error(err);
 }
 
 void run_poststart(const Runtime& rt, const state::Record& r) {
@@ -392,7 +423,7 @@ void Runtime::start(const std::string& id) {
         state::refresh(r, dir);
         if (r.state.status == Status::Stopped) throw Error("cannot start a container that has stopped");
         if (r.state.status != Status::Created) throw Error("cannot start an already running container");
-        release_fifo(dir);
+        release_init(dir);
         run_poststart(*this, r);
     });
 }
@@ -497,9 +528,20 @@ void Runtime::remove(const std::string& id, bool force) {
 
 int Runtime::run(const std::string& id, const RunOptions& opts) {
     return with_context("run container \"" + id + "\"", [&]() -> int {
+        // A container whose start fails is removed again (unless --keep), as runc does.
+        auto start_or_remove = [&](Launched& l) {
+            try {
+                release_init(l.dir);
+            } catch (const Error&) {
+                { state::StateDir released = std::move(l.dir); }
+                ::waitpid(l.pid, nullptr, 0);
+                if (!opts.keep) remove(id, true);
+                throw;
+            }
+        };
         if (opts.detach) {
             Launched l = launch(*this, id, opts, false, nullptr);
-            release_fifo(l.dir);
+            start_or_remove(l);
             run_poststart(*this, l.record);
             return 0;
         }
@@ -519,16 +561,8 @@ int Runtime::run(const std::string& id, const RunOptions& opts) {
         int status = 0;
         {
             Launched l = launch(*this, id, opts, true, &orig);
-            release_fifo(l.dir);
-            // EOF on the sync socket: the init exec'd (CLOEXEC) or died; an ERROR says why not.
-            sync::Message m;
-            bool failed = sync::try_recv(l.sync.get(), m) && m.type == sync::Msg::Error;
+            start_or_remove(l);
             l.sync.reset();
-            if (failed) {
-                ::waitpid(l.pid, nullptr, 0);
-                if (!opts.keep) remove(id, true);
-                throw Error(m.payload);
-            }
             state::Record rec = l.record;
             { state::StateDir released = std::move(l.dir); }  // unlock: others may look while it runs
             run_poststart(*this, rec);

@@ -4,6 +4,7 @@
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "security.hpp"
 #include "sync.hpp"
 #include "terminal.hpp"
+#include "util.hpp"
 
 namespace rt::init {
 
@@ -88,7 +90,7 @@ std::string find_executable(const spec::Process& p) {
 // init itself needs: the state directory's lock must not outlive `rt create`, and nothing of rt's
 // may reach the container (CVE-2024-21626).
 void close_inherited_fds(const Config& cfg) {
-    std::vector<int> keep = {cfg.sync_fd, cfg.fifo_fd};
+    std::vector<int> keep = {cfg.sync_fd, cfg.exec_fd};
     for (const auto& j : cfg.join) keep.push_back(j.second);
     std::sort(keep.begin(), keep.end());
     unsigned lo = 3 + static_cast<unsigned>(cfg.preserve_fds);
@@ -170,17 +172,26 @@ void run_steps(const Config& cfg) {
     if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
     sync::send(sock, sync::Msg::Ready);
 
+    // Wait for `rt start`; from here errors go to it over the accepted connection.
+    int conn;
+    do conn = ::accept4(cfg.exec_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    while (conn < 0 && errno == EINTR);
+    if (conn < 0) throw_errno("accept on exec socket");
+    ::close(cfg.exec_fd);
     char byte;
     ssize_t n;
-    do n = ::read(cfg.fifo_fd, &byte, 1);
+    do n = ::read(conn, &byte, 1);
     while (n < 0 && errno == EINTR);
-    if (n != 1) throw_errno("read exec fifo");
-    ::close(cfg.fifo_fd);
-
-    hooks::run_all(s.hooks.startContainer, "startContainer", state_json);
-    security::apply(proc);
-    if (::chdir(proc.cwd.c_str()) < 0) throw_errno("chdir to process.cwd " + proc.cwd);
-    exec_process(cfg, exe);
+    try {
+        if (n != 1) throw Error("exec socket: no start request");
+        hooks::run_all(s.hooks.startContainer, "startContainer", state_json);
+        security::apply(proc);
+        if (::chdir(proc.cwd.c_str()) < 0) throw_errno("chdir to process.cwd " + proc.cwd);
+        exec_process(cfg, exe);
+    } catch (const std::exception& e) {
+        write_all(conn, e.what());
+        throw;
+    }
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ struct Config {
     const spec::Spec* spec = nullptr;
     std::string bundle;
     int sync_fd = -1;                 // child's end of the sync socketpair
-    int fifo_fd = -1;                 // exec fifo, O_RDWR: reading blocks until `rt start` writes
+    int exec_fd = -1;                 // listening exec socket: `rt start` connects to it
     std::vector<std::pair<spec::NamespaceType, int>> join;  // setns() in this order (user first)
     int unshare_flags = 0;            // namespaces the child makes itself (cgroup always)
     bool in_user_ns = false;

@@ -159,7 +159,7 @@ void refresh(Record& r, const StateDir& dir) {
         return;
     }
     struct stat st{};
-    if (::fstatat(dir.fd(), "exec.fifo", &st, 0) == 0) {
+    if (::fstatat(dir.fd(), "exec.sock", &st, 0) == 0) {
         s.status = Status::Created;
         return;
     }

@@ -1,4 +1,4 @@
-// Container state under the state root: <root>/<id>/{state.json, exec.fifo}.
+// Container state under the state root: <root>/<id>/{state.json, exec.sock}.
 //
 //  - ids are validated before any path is built from them;
 //  - the directory is made with mkdir(2), so of two creates of one id exactly one wins;
@@ -42,7 +42,6 @@ public:
     const std::string& path() const { return path_; }
     const std::string& id() const { return id_; }
     int fd() const { return dirfd_.get(); }
-    std::string fifo_path() const { return path_ + "/exec.fifo"; }
 
     void write(const Record& r) const;
     Record read() const;
@@ -58,7 +57,7 @@ private:
     bool remove_on_destroy_;
 };
 
-// Recompute r.state.status (and pid = 0 when stopped) from the process and the exec fifo.
+// Recompute r.state.status (and pid = 0 when stopped) from the process and the exec socket.
 void refresh(Record& r, const StateDir& dir);
 
 }  // namespace rt::state

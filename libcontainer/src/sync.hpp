@@ -17,10 +17,11 @@
 //                                              pivot_root, masked/readonly paths, ro root,
 //                                              open pty (terminal: true)
 //  ◄────────────────── PTY_MASTER {fd}         the pty master (SCM_RIGHTS)
-//  ◄─────────────────────────── READY {}       blocks reading the exec fifo
+//  ◄─────────────────────────── READY {}       blocks in accept() on exec.sock
 //  state.json ("created"), pid file; exits
-//  (`rt start` writes the exec fifo)           startContainer hooks, privileges dropped,
-//                                              seccomp, execve
+//  (`rt start` connects to exec.sock) ───────► startContainer hooks, privileges dropped,
+//                                              seccomp, execve; an error after READY goes to
+//                                              `rt start` over that connection instead
 //  ◄──────────────────── ERROR {message}       at any step above; the child then _exit(1)s
 //
 // The child never prints: its errors travel as ERROR so `rt create` reports them in one line.
