@@ -89,7 +89,7 @@ ssize_t write_no_sigpipe(int fd, const void* buf, size_t len) {
 }
 
 // The child side between fork() and execve(): only async-signal-safe calls, never returns.
-[[noreturn]] void child_exec(int stdin_fd, int err_fd, const char* path, char* const argv[],
+[[noreturn]] void child_exec(int stdin_fd, int out_fd, int err_fd, const char* path, char* const argv[],
                              char* const envp[]) {
     auto fail = [&err_fd](int step) {
         ChildFailure f{step, errno};
@@ -116,6 +116,8 @@ ssize_t write_no_sigpipe(int fd, const void* buf, size_t len) {
     } else if (::dup2(stdin_fd, 0) < 0) {
         fail(0);
     }
+    // The hook's stdout and stderr go to rt, which quotes them when the hook fails (as runc).
+    if (::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) fail(0);
     if (err_fd != 3) {
         if (::dup3(err_fd, 3, O_CLOEXEC) < 0) fail(1);
         err_fd = 3;
@@ -185,14 +187,25 @@ void run_hook(const spec::Hook& hook, const std::string& state_json) {
     UniqueFd stdin_r(fds[0]), stdin_w(fds[1]);
     if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe2");
     UniqueFd err_r(fds[0]), err_w(fds[1]);
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("pipe2");
+    UniqueFd out_r(fds[0]), out_w(fds[1]);
 
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
-    if (pid == 0) child_exec(stdin_r.get(), err_w.get(), hook.path.c_str(), argv.data(), envp.data());
+    if (pid == 0) child_exec(stdin_r.get(), out_w.get(), err_w.get(), hook.path.c_str(), argv.data(), envp.data());
 
     ChildGuard guard(pid);
     stdin_r.reset();
     err_w.reset();
+    out_w.reset();
+    std::string output;
+    auto drain = [&] {
+        char buf[4096];
+        ssize_t got = -1;
+        while (out_r && (got = ::read(out_r.get(), buf, sizeof buf)) > 0)
+            if (output.size() < 4096) output.append(buf, static_cast<size_t>(std::min<ssize_t>(got, 4096)));
+        if (got == 0) out_r.reset();
+    };
 
     UniqueFd pidfd(sys_pidfd_open(pid));
     if (!pidfd) throw_errno("pidfd_open");
@@ -216,14 +229,15 @@ void run_hook(const spec::Hook& hook, const std::string& state_json) {
     if (state_json.empty()) stdin_w.reset();
 
     for (;;) {
-        pollfd pfds[2] = {{pidfd.get(), POLLIN, 0}, {stdin_w.get(), POLLOUT, 0}};
-        nfds_t nfds = stdin_w ? 2 : 1;
+        pollfd pfds[3] = {{pidfd.get(), POLLIN, 0}, {out_r.get(), POLLIN, 0}, {stdin_w.get(), POLLOUT, 0}};
+        nfds_t nfds = stdin_w ? 3 : 2;
         int timeout = deadline ? remaining_ms(*deadline) : -1;
         int r = ::poll(pfds, nfds, timeout);
         if (r < 0) {
             if (errno == EINTR) continue;
             throw_errno("poll");
         }
+        if (pfds[1].revents) drain();
         if (pfds[0].revents & POLLIN) break;
         if (deadline && remaining_ms(*deadline) == 0) {
             if (sys_pidfd_send_signal(pidfd.get(), SIGKILL) < 0 && errno != ESRCH)
@@ -233,7 +247,7 @@ void run_hook(const spec::Hook& hook, const std::string& state_json) {
             guard.reaped();
             throw Error("timed out after " + std::to_string(*hook.timeout) + "s");
         }
-        if (nfds == 2 && pfds[1].revents) {
+        if (nfds == 3 && pfds[2].revents) {
             ssize_t w =
                 write_no_sigpipe(stdin_w.get(), state_json.data() + written, state_json.size() - written);
             if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -250,7 +264,11 @@ void run_hook(const spec::Hook& hook, const std::string& state_json) {
     if (waitpid_eintr(pid, &status) < 0) throw_errno("waitpid");
     guard.reaped();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-    throw Error(describe_status(status));
+    drain();
+    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    for (char& c : output)
+        if (c == '\n') c = ' ';  // one line
+    throw Error(describe_status(status) + (output.empty() ? "" : ", output: " + output));
 }
 
 }  // namespace
