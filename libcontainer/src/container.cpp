@@ -116,8 +116,8 @@ UniqueFd listen_exec_socket(const state::StateDir& dir) {
 class LaunchGuard {
 public:
     ~LaunchGuard() {
-        if (pidfd >= 0) {
-            pidfd_send_signal(pidfd, SIGKILL);
+        if (pidfd) {
+            pidfd_send_signal(pidfd.get(), SIGKILL);
             ::waitpid(pid, nullptr, 0);
         }
         if (cgroup) {
@@ -127,11 +127,12 @@ public:
             }
         }
     }
-    void dismiss() {
-        pidfd = -1;
+    // Success: hand the pidfd over, keep everything.
+    UniqueFd dismiss() {
         cgroup = nullptr;
+        return std::move(pidfd);
     }
-    int pidfd = -1;
+    UniqueFd pidfd;  // owned here, so it is still open when the destructor needs it
     pid_t pid = 0;
     cgroups::Manager* cgroup = nullptr;
 };
@@ -294,8 +295,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
         init::run(cfg);  // never returns
     }
     guard.pid = pid;
-    guard.pidfd = pidfd;
-    UniqueFd pidfd_owner(pidfd);
+    guard.pidfd.reset(pidfd);
     pid_restore.reset();
     time_restore.reset();
     child_sock.reset();
@@ -324,7 +324,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
         if (!sync::try_recv(parent_sock.get(), m)) {
             int status = 0;
             ::waitpid(pid, &status, 0);
-            guard.pidfd = -1;
+            guard.pidfd.reset();
             throw Error("container init exited before it was ready (" +
                         (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                              : "status " + std::to_string(WEXITSTATUS(status))) + ")");
@@ -353,9 +353,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     out.dir.write(out.record);
     if (!opts.pid_file.empty())
         with_context("write pid file", [&] { write_file_atomic(opts.pid_file, std::to_string(pid)); });
-    guard.dismiss();
+    out.pidfd = guard.dismiss();
     out.dir.keep();
-    out.pidfd = std::move(pidfd_owner);
     out.sync = std::move(parent_sock);
     return out;
 }

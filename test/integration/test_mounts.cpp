@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,11 +58,12 @@ std::vector<MountEntry> parse_mountinfo(const std::string& text) {
     return v;
 }
 
-// The topmost mount at point (the last one listed), or nullptr.
-const MountEntry* find_mount(const std::vector<MountEntry>& v, const std::string& point) {
-    const MountEntry* found = nullptr;
+// The topmost mount at point (the last one listed), if any.
+// The last (topmost) entry for a mount point. Returned by value: callers often pass a temporary.
+std::optional<MountEntry> find_mount(const std::vector<MountEntry>& v, const std::string& point) {
+    std::optional<MountEntry> found;
     for (const auto& e : v)
-        if (e.point == point) found = &e;
+        if (e.point == point) found = e;
     return found;
 }
 
@@ -167,8 +169,8 @@ TEST_CASE("tmpfs options: size, mode, nosuid/nodev/noexec, ro", "[mounts]") {
     auto mi = parse_mountinfo(before_marker(out));
     auto tail = th::lines(after_marker(out));
 
-    const MountEntry* t1 = find_mount(mi, "/t1");
-    REQUIRE(t1 != nullptr);
+    const std::optional<MountEntry> t1 = find_mount(mi, "/t1");
+    REQUIRE(t1.has_value());
     INFO(t1->line);
     CHECK(t1->fstype == "tmpfs");
     CHECK(has_opt(t1->opts, "rw"));
@@ -178,8 +180,8 @@ TEST_CASE("tmpfs options: size, mode, nosuid/nodev/noexec, ro", "[mounts]") {
     CHECK(has_opt(t1->super_opts, "size=1024k"));
     CHECK(has_opt(t1->super_opts, "mode=700"));
 
-    const MountEntry* t2 = find_mount(mi, "/t2");
-    REQUIRE(t2 != nullptr);
+    const std::optional<MountEntry> t2 = find_mount(mi, "/t2");
+    REQUIRE(t2.has_value());
     INFO(t2->line);
     CHECK(t2->fstype == "tmpfs");
     CHECK(has_opt(t2->opts, "ro"));
@@ -201,12 +203,12 @@ TEST_CASE("bind mounts of a host directory: ro and rw", "[mounts]") {
     auto tail = th::lines(after_marker(out));
     CHECK(tail == std::vector<std::string>{"hello from the host", "ro-refused", "rw-ok"});
 
-    const MountEntry* ro = find_mount(mi, "/data");
-    REQUIRE(ro != nullptr);
+    const std::optional<MountEntry> ro = find_mount(mi, "/data");
+    REQUIRE(ro.has_value());
     INFO(ro->line);
     CHECK(has_opt(ro->opts, "ro"));
-    const MountEntry* rw = find_mount(mi, "/data-rw");
-    REQUIRE(rw != nullptr);
+    const std::optional<MountEntry> rw = find_mount(mi, "/data-rw");
+    REQUIRE(rw.has_value());
     INFO(rw->line);
     CHECK(has_opt(rw->opts, "rw"));
 
@@ -232,10 +234,10 @@ TEST_CASE("rbind carries submounts along, bind does not", "[mounts]") {
     auto mi = parse_mountinfo(before_marker(out));
     auto tail = th::lines(after_marker(out));
     CHECK(tail == std::vector<std::string>{"in the submount", "0"});
-    const MountEntry* sub = find_mount(mi, "/rb/sub");
-    REQUIRE(sub != nullptr);
+    const std::optional<MountEntry> sub = find_mount(mi, "/rb/sub");
+    REQUIRE(sub.has_value());
     CHECK(sub->fstype == "tmpfs");
-    CHECK(find_mount(mi, "/b/sub") == nullptr);
+    CHECK_FALSE(find_mount(mi, "/b/sub").has_value());
 }
 
 TEST_CASE("rro: recursively read-only (mount_setattr), plain ro only the top mount", "[mounts]") {
@@ -260,14 +262,14 @@ TEST_CASE("rro: recursively read-only (mount_setattr), plain ro only the top mou
     CHECK(tail == std::vector<std::string>{"/rro/x:readonly", "/rro/sub/x:readonly", "/ro/x:readonly",
                                            "/ro/sub/x:writable"});
     for (const std::string p : {"/rro", "/rro/sub", "/ro"}) {
-        const MountEntry* e = find_mount(mi, p);
-        REQUIRE(e != nullptr);
+        const std::optional<MountEntry> e = find_mount(mi, p);
+        REQUIRE(e.has_value());
         INFO(e->line);
         CHECK(has_opt(e->opts, "ro"));
     }
     // runc: "ro" on an rbind remounts only the top mount read-only; submounts keep their flags.
-    const MountEntry* rosub = find_mount(mi, "/ro/sub");
-    REQUIRE(rosub != nullptr);
+    const std::optional<MountEntry> rosub = find_mount(mi, "/ro/sub");
+    REQUIRE(rosub.has_value());
     CHECK(has_opt(rosub->opts, "rw"));
     // Nothing leaked onto the host's submount.
     CHECK(th::sh("touch '" + src.path() + "/sub/host-write'").status == 0);
@@ -287,12 +289,12 @@ TEST_CASE("bind mount propagation: rslave, rprivate, rshared", "[mounts][propaga
     REQUIRE(pid > 0);
 
     auto mi = parse_mountinfo(proc_mountinfo(pid));
-    const MountEntry* sl = find_mount(mi, "/sl");
-    const MountEntry* pr = find_mount(mi, "/pr");
-    const MountEntry* shm = find_mount(mi, "/sh");
-    REQUIRE(sl != nullptr);
-    REQUIRE(pr != nullptr);
-    REQUIRE(shm != nullptr);
+    const std::optional<MountEntry> sl = find_mount(mi, "/sl");
+    const std::optional<MountEntry> pr = find_mount(mi, "/pr");
+    const std::optional<MountEntry> shm = find_mount(mi, "/sh");
+    REQUIRE(sl.has_value());
+    REQUIRE(pr.has_value());
+    REQUIRE(shm.has_value());
     {
         INFO(sl->line);
         CHECK(has_tag(sl->optional, "master:"));
@@ -325,8 +327,8 @@ TEST_CASE("root.readonly", "[mounts]") {
         std::string out = run_ok(b, {"sh", "-c",
                                      "cat /proc/self/mountinfo; echo ---; "
                                      "touch /x 2>/dev/null && echo writable || echo readonly"});
-        const MountEntry* r = find_mount(parse_mountinfo(before_marker(out)), "/");
-        REQUIRE(r != nullptr);
+        const std::optional<MountEntry> r = find_mount(parse_mountinfo(before_marker(out)), "/");
+        REQUIRE(r.has_value());
         INFO(r->line);
         CHECK(has_opt(r->opts, "ro"));
         CHECK(th::lines(after_marker(out)) == std::vector<std::string>{"readonly"});
@@ -342,8 +344,8 @@ TEST_CASE("root.readonly", "[mounts]") {
         b.config()["root"]["readonly"] = false;
         std::string out = run_ok(b, {"sh", "-c",
                                      "cat /proc/self/mountinfo; echo ---; echo inside > /x && echo written"});
-        const MountEntry* r = find_mount(parse_mountinfo(before_marker(out)), "/");
-        REQUIRE(r != nullptr);
+        const std::optional<MountEntry> r = find_mount(parse_mountinfo(before_marker(out)), "/");
+        REQUIRE(r.has_value());
         CHECK(has_opt(r->opts, "rw"));
         CHECK(th::lines(after_marker(out)) == std::vector<std::string>{"written"});
         CHECK(th::read_file(b.rootfs() + "/x") == "inside\n");
@@ -372,8 +374,8 @@ TEST_CASE("rootfsPropagation", "[mounts][propagation]") {
 
     SECTION("rslave: / is a slave, host mounts under the rootfs propagate in") {
         pid_t pid = start("rslave");
-        const MountEntry* r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
-        REQUIRE(r != nullptr);
+        const std::optional<MountEntry> r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
+        REQUIRE(r.has_value());
         INFO(r->line);
         CHECK(has_tag(r->optional, "master:"));
         CHECK_FALSE(has_tag(r->optional, "shared:"));
@@ -381,24 +383,24 @@ TEST_CASE("rootfsPropagation", "[mounts][propagation]") {
     }
     SECTION("unset: like rslave (runc's default)") {
         pid_t pid = start(nullptr);
-        const MountEntry* r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
-        REQUIRE(r != nullptr);
+        const std::optional<MountEntry> r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
+        REQUIRE(r.has_value());
         INFO(r->line);
         CHECK(has_tag(r->optional, "master:"));
         CHECK(late_mount_visible(pid));
     }
     SECTION("rprivate: no propagation either way") {
         pid_t pid = start("rprivate");
-        const MountEntry* r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
-        REQUIRE(r != nullptr);
+        const std::optional<MountEntry> r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
+        REQUIRE(r.has_value());
         INFO(r->line);
         CHECK(r->optional.empty());
         CHECK_FALSE(late_mount_visible(pid));
     }
     SECTION("private") {
         pid_t pid = start("private");
-        const MountEntry* r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
-        REQUIRE(r != nullptr);
+        const std::optional<MountEntry> r = find_mount(parse_mountinfo(proc_mountinfo(pid)), "/");
+        REQUIRE(r.has_value());
         INFO(r->line);
         CHECK(r->optional.empty());
     }
@@ -425,8 +427,8 @@ TEST_CASE("--no-pivot: the container still sees only its rootfs", "[mounts]") {
     REQUIRE(r.status == 0);
     CHECK(th::lines(before_marker(r.out)) == std::vector<std::string>{"rootfs-marker", "dotdot-is-root"});
     auto mi = parse_mountinfo(after_marker(r.out));
-    const MountEntry* root = find_mount(mi, "/");
-    REQUIRE(root != nullptr);
+    const std::optional<MountEntry> root = find_mount(mi, "/");
+    REQUIRE(root.has_value());
     // Every mount the container sees is one of its own (none of the host's other mounts).
     const std::set<std::string> own = {"/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"};
     for (const auto& e : mi) {
@@ -552,11 +554,11 @@ TEST_CASE("mount destinations can't escape the rootfs through symlinks", "[mount
 
     // The container: the tmpfs is inside its rootfs, at the path the link names.
     auto mi = parse_mountinfo(proc_mountinfo(pid));
-    const MountEntry* evil = find_mount(mi, "/tmp/" + name);
-    REQUIRE(evil != nullptr);
+    const std::optional<MountEntry> evil = find_mount(mi, "/tmp/" + name);
+    REQUIRE(evil.has_value());
     CHECK(evil->fstype == "tmpfs");
-    const MountEntry* sub = find_mount(mi, "/tmp/" + name + "/sub");
-    REQUIRE(sub != nullptr);
+    const std::optional<MountEntry> sub = find_mount(mi, "/tmp/" + name + "/sub");
+    REQUIRE(sub.has_value());
     CHECK(sub->fstype == "tmpfs");
     CHECK(th::exists(b.rootfs() + "/tmp/" + name));  // the mount point was made in the rootfs
     CHECK(th::list_dir(b.rootfs() + "/tmp/" + name).empty());
@@ -576,8 +578,8 @@ TEST_CASE("mount destinations with .. components stay inside the rootfs", "[moun
     CHECK(host_lines_mentioning(target.path()).empty());
     CHECK(th::list_dir(target.path()) == std::vector<std::string>{"canary"});
     auto mi = parse_mountinfo(proc_mountinfo(pid));
-    const MountEntry* m = find_mount(mi, target.path());
-    REQUIRE(m != nullptr);
+    const std::optional<MountEntry> m = find_mount(mi, target.path());
+    REQUIRE(m.has_value());
     CHECK(m->fstype == "tmpfs");
     CHECK(th::exists(b.rootfs() + target.path()));
 }
@@ -598,7 +600,7 @@ TEST_CASE("a bind mount's destination symlink can't redirect it to the host", "[
     CHECK(host_lines_mentioning(target.path()).empty());
     CHECK(th::list_dir(target.path()) == std::vector<std::string>{"canary"});
     auto mi = parse_mountinfo(proc_mountinfo(pid));
-    const MountEntry* evil = find_mount(mi, "/tmp/" + name);
-    REQUIRE(evil != nullptr);
+    const std::optional<MountEntry> evil = find_mount(mi, "/tmp/" + name);
+    REQUIRE(evil.has_value());
     CHECK(th::read_file("/proc/" + std::to_string(pid) + "/root/tmp/" + name + "/payload") == "payload\n");
 }

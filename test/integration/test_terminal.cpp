@@ -125,6 +125,8 @@ TEST_CASE("--console-socket that nobody listens on fails the create", "[terminal
     CHECK(r.status != 0);
     CHECK(rt({"state", id}).status != 0);
     CHECK(list_dir(state_root()) == before);
+    // The container init (a copy of rt whose command line names the id) was killed and reaped.
+    CHECK(sh("pgrep -f -- '" + id + "'").out.empty());
 }
 
 TEST_CASE("foreground run relays the terminal", "[terminal][run]") {
