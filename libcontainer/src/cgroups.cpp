@@ -1,6 +1,7 @@
 #include "cgroups.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -69,6 +70,24 @@ public:
         // linux.resources: the cgroups issue implements every controller here.
     }
 
+    int clone_into_fd() override {
+        if (v2_fd_) return v2_fd_.get();
+        for (const auto& d : dirs_) {
+            if (!is_v2(d)) continue;
+            v2_fd_.reset(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!v2_fd_) throw_errno("open cgroup " + d);
+            return v2_fd_.get();
+        }
+        return -1;
+    }
+
+    void join_self(bool v2_joined_at_clone) override {
+        for (const auto& d : dirs_) {
+            if (!is_v2(d)) write_file(d + "/tasks", "0");
+            else if (!v2_joined_at_clone) write_file(d + "/cgroup.procs", "0");
+        }
+    }
+
     std::vector<pid_t> pids() const override {
         std::vector<pid_t> out;
         if (dirs_.empty()) return out;
@@ -117,6 +136,7 @@ private:
     }
 
     static void init_cpuset(const std::string& d) {
+        if (d.find("/cpuset") == std::string::npos) return;
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
             auto mine = read_file_if_exists(d + "/" + f);
             if (!mine || (*mine != "\n" && !mine->empty())) continue;  // not cpuset v1, or already set
@@ -129,8 +149,14 @@ private:
         for (auto it = made_.rbegin(); it != made_.rend(); ++it) ::rmdir(it->c_str());
         made_.clear();
     }
+    // A cgroup2 hierarchy: unified hosts have only that; hybrid hosts mount it at .../unified.
+    bool is_v2(const std::string& d) const {
+        return dirs_.size() == 1 ? d.rfind("/sys/fs/cgroup/unified/", 0) == 0 || !::access((d + "/cgroup.controllers").c_str(), F_OK)
+                                 : d.rfind("/sys/fs/cgroup/unified/", 0) == 0;
+    }
     std::vector<std::string> dirs_;
     std::vector<std::string> made_;
+    UniqueFd v2_fd_;
 };
 
 }  // namespace

@@ -25,8 +25,17 @@ public:
     virtual ~Manager() = default;
     // Make the cgroup directories. Directories this call made are removed again by destroy().
     virtual void create() = 0;
-    // Move a process (before it runs container code) into the cgroup, in every hierarchy.
+    // Move a process into the cgroup, in every hierarchy (cgroup.procs; for processes other than
+    // the container init, e.g. exec).
     virtual void add_process(pid_t pid) = 0;
+    // A cgroup2 directory fd for clone3(CLONE_INTO_CGROUP), or -1 without a v2 hierarchy. Joining
+    // at clone takes only the read side of the kernel's threadgroup rwsem.
+    virtual int clone_into_fd() = 0;
+    // Called by the (single-threaded) container init itself before it runs anything else: on v1
+    // hierarchies it writes "0" to `tasks`. Moving just the calling thread skips the write side
+    // of the threadgroup rwsem, whose RCU grace period (~10 ms here) every cgroup.procs write
+    // pays. The v2 hierarchy is joined through cgroup.procs only when clone could not do it.
+    virtual void join_self(bool v2_joined_at_clone) = 0;
     // Apply linux.resources (null: nothing to apply).
     virtual void apply(const nlohmann::json& resources) = 0;
     // Pids in the cgroup (cgroup.procs).

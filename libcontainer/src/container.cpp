@@ -39,12 +39,16 @@ using spec::NamespaceType;
 // on kernels without clone3. Pitfalls: the child shares nothing with the parent but copies of
 // memory and fds; it must never return into the caller's frames past this point (it _exit()s),
 // and the exit signal must be SIGCHLD so waitpid() works.
-pid_t clone_child(unsigned long flags, int* pidfd) {
+// With cgroup_fd >= 0 the child is born in that cgroup2 directory (CLONE_INTO_CGROUP); when the
+// kernel refuses that (-1 returned, errno set) the caller clones again without it.
+pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd = -1) {
     struct clone_args args{};
-    args.flags = flags | CLONE_PIDFD;
+    args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);
     args.exit_signal = SIGCHLD;
+    args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0 && cgroup_fd >= 0) return -1;
     if (pid < 0 && errno == ENOSYS) {
         pid = ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
         if (pid > 0) *pidfd = pidfd_open(static_cast<pid_t>(pid));
@@ -287,8 +291,15 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
         }
     }
 
+    cfg.cgroup = cg.get();
+    int cgroup_fd = cg->clone_into_fd();
+    cfg.cgroup_v2_joined = cgroup_fd >= 0;
     int pidfd = -1;
-    pid_t pid = clone_child(clone_flags, &pidfd);
+    pid_t pid = clone_child(clone_flags, &pidfd, cgroup_fd);
+    if (pid < 0 && cgroup_fd >= 0) {
+        cfg.cgroup_v2_joined = false;  // the init joins the v2 cgroup itself
+        pid = clone_child(clone_flags, &pidfd);
+    }
     if (pid < 0) throw_errno("clone container init");
     if (pid == 0) {
         parent_sock.reset();
@@ -309,8 +320,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
             with_context("write uid mappings", [&] { write_file(proc + "/uid_map", mapping_text(lx.uidMappings)); });
             with_context("write gid mappings", [&] { write_file(proc + "/gid_map", mapping_text(lx.gidMappings)); });
         }
-        cg->add_process(pid);
-        cg->apply(lx.resources);
+        cg->apply(lx.resources);  // the init joins the cgroup itself (cgroups.hpp: join_self)
         // (network setup from the rt.network.* annotations: networking issue)
         sync::send(parent_sock.get(), sync::Msg::Go);
     } catch (const Error&) {

@@ -112,6 +112,7 @@ void run_steps(const Config& cfg) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
 
     close_inherited_fds(cfg);
+    if (cfg.cgroup) with_context("join cgroup", [&] { cfg.cgroup->join_self(cfg.cgroup_v2_joined); });
 
     sync::Message m = sync::recv(sock);
     if (m.type != sync::Msg::Go) throw Error("sync: expected GO");

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups.hpp"
 #include "rt/spec.hpp"
 
 namespace rt::init {
@@ -27,6 +28,8 @@ struct Config {
     int preserve_fds = 0;
     bool hooks_round_trip = false;    // ask the parent to run createRuntime hooks and send state
     std::vector<std::string> cgroup_dirs;
+    cgroups::Manager* cgroup = nullptr;   // joined by the init itself, first thing
+    bool cgroup_v2_joined = false;        // clone3 placed it in the v2 cgroup already
     sigset_t sigmask{};               // the mask to restore before execve
 };
 

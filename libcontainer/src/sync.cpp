@@ -15,7 +15,7 @@ struct Header {
     Msg type;
     uint32_t len;
 };
-constexpr size_t kMaxPayload = 1 << 20;
+constexpr size_t kMaxPayload = 60 * 1024;  // state JSON and error messages; fits one heap block
 }  // namespace
 
 const char* msg_name(Msg m) {
