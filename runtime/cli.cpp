@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "util.hpp"  // libcontainer's rfc3339_now, shared with state.json
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,16 +31,6 @@ const char* level_name(LogLevel l) {
     return "info";
 }
 
-std::string now_rfc3339() {
-    struct timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm{};
-    ::gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    ::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
 }  // namespace
 
 void configure_logging(const GlobalOptions& g) {
@@ -52,9 +44,9 @@ void log_message(LogLevel level, const std::string& msg) {
     if (!g_log.file.empty()) {
         std::string line;
         if (g_log.json) {
-            line = nlohmann::json{{"level", level_name(level)}, {"msg", msg}, {"time", now_rfc3339()}}.dump();
+            line = nlohmann::json{{"level", level_name(level)}, {"msg", msg}, {"time", rt::rfc3339_now()}}.dump();
         } else {
-            line = "time=\"" + now_rfc3339() + "\" level=" + level_name(level) + " msg=" + nlohmann::json(msg).dump();
+            line = "time=\"" + rt::rfc3339_now() + "\" level=" + level_name(level) + " msg=" + nlohmann::json(msg).dump();
         }
         line += '\n';
         int fd = ::open(g_log.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

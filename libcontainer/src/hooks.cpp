@@ -22,6 +22,7 @@
 
 #include "fd.hpp"
 #include "rt/error.hpp"
+#include "util.hpp"
 
 namespace rt::hooks {
 
@@ -65,27 +66,6 @@ ssize_t read_full(int fd, void* buf, size_t len) {
         done += static_cast<size_t>(n);
     }
     return static_cast<ssize_t>(done);
-}
-
-// write() with SIGPIPE blocked for this thread: guards against a hook that exits without reading
-// its stdin killing rt; the EPIPE is returned instead and the SIGPIPE it raised is discarded.
-ssize_t write_no_sigpipe(int fd, const void* buf, size_t len) {
-    sigset_t pipe_set, old_mask, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-    ssize_t n = ::write(fd, buf, len);
-    const int saved = errno;
-    if (n < 0 && saved == EPIPE && !was_pending) {
-        const timespec zero{};
-        while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-    errno = saved;
-    return n;
 }
 
 // The child side between fork() and execve(): only async-signal-safe calls, never returns.

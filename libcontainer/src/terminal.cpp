@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "rt/error.hpp"
+#include "util.hpp"
 
 namespace rt::terminal {
 
@@ -48,29 +49,6 @@ ssize_t read_eintr(int fd, void* buf, size_t len) {
     return n;
 }
 
-// write() with SIGPIPE blocked for this thread: guards against a closed reader (rt's stdout piped
-// into an exited program) killing rt; EPIPE is returned and the SIGPIPE it raised is discarded.
-ssize_t write_no_sigpipe(int fd, const void* buf, size_t len) {
-    sigset_t pipe_set, old_mask, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-    ssize_t n;
-    do {
-        n = ::write(fd, buf, len);
-    } while (n < 0 && errno == EINTR);
-    const int saved = errno;
-    if (n < 0 && saved == EPIPE && !was_pending) {
-        const timespec zero{};
-        while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-    errno = saved;
-    return n;
-}
 
 // Write all of buf: guards against partial writes, EINTR, and EAGAIN on a non-blocking fd (waits
 // in poll() for POLLOUT). Returns false with errno set on a real error.

@@ -22,6 +22,11 @@ void write_file_atomic(const std::string& path, std::string_view data, mode_t mo
 // write(2) all of data to fd, retrying on EINTR and short writes. Returns false on error (errno set).
 bool write_all(int fd, std::string_view data);
 
+// write(2) with SIGPIPE blocked for this thread: a peer that went away (a hook that exits without
+// reading its stdin, a closed terminal) gives EPIPE instead of killing rt; the SIGPIPE it raised
+// is discarded. Retries EINTR; short writes are the caller's.
+ssize_t write_no_sigpipe(int fd, const void* buf, size_t len);
+
 // mkdir -p; existing directories are fine.
 void mkdir_all(const std::string& path, mode_t mode = 0755);
 // rm -rf of a directory tree on one filesystem (does not cross mount points, never follows links).
