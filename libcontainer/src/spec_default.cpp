@@ -34,7 +34,7 @@ json example() {
              {"noNewPrivileges", true},
          }},
         {"root", {{"path", "rootfs"}, {"readonly", true}}},
-        {"hostname", "runc"},
+        {"hostname", "rt"},
         {"mounts",
          {
              {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},

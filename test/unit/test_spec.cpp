@@ -526,7 +526,7 @@ TEST_CASE("default_spec is runc's spec", "[spec]") {
     CHECK(s.process->rlimits[0].soft == 1024);
     CHECK(s.root.path == "rootfs");
     CHECK(s.root.readonly);
-    CHECK(s.hostname == "runc");
+    CHECK(s.hostname == "rt");
 
     std::vector<std::string> dests;
     for (const auto& m : s.mounts) dests.push_back(m.destination);
