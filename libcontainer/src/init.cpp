@@ -156,6 +156,7 @@ void run_steps(const Config& cfg) {
     rootfs::enter(ctx, cfg.no_pivot);
     rootfs::finalize(ctx);
 
+    if (!proc.terminal && ::setsid() < 0) throw_errno("setsid");  // a session of its own, as runc
     if (proc.terminal) {
         terminal::Pty pty = terminal::open_pty(proc.consoleSize);
         char name[64] = {};

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -162,13 +161,23 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }
 
 std::string rfc3339_now() {
+    // UTC by hand (Howard Hinnant's civil_from_days): gmtime_r would read /etc/localtime first.
     struct timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm{};
-    ::gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    ::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    int64_t days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    char buf[128];
+    ::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", static_cast<long long>(y),
+               static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(secs / 3600),
+               static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60), ts.tv_nsec);
     return buf;
 }
 
@@ -209,10 +218,19 @@ bool process_alive(pid_t pid, uint64_t start_time) {
 }
 
 std::string user_name(uid_t uid) {
-    struct passwd pw{};
-    struct passwd* res = nullptr;
-    char buf[4096];
-    if (::getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return pw.pw_name;
+    // /etc/passwd read directly (as runc's Go lookup does): NSS would probe nscd and
+    // nsswitch.conf first, a dozen syscalls on every create.
+    std::optional<std::string> passwd;
+    try {
+        passwd = read_file_if_exists("/etc/passwd");
+    } catch (const Error&) {
+    }
+    if (passwd) {
+        for (const auto& line : split(*passwd, '\n')) {
+            auto f = split(line, ':');
+            if (f.size() >= 3 && f[2] == std::to_string(uid)) return f[0];
+        }
+    }
     return std::to_string(uid);
 }
 
