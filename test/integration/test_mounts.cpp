@@ -105,7 +105,10 @@ public:
     HostMounts(const HostMounts&) = delete;
     HostMounts& operator=(const HostMounts&) = delete;
     ~HostMounts() {
-        for (auto it = points_.rbegin(); it != points_.rend(); ++it) th::sh("umount -l '" + *it + "'");
+        // A shared mount can end up stacked more than once (a container with shared root
+        // propagation propagates its copy back): unmount until the point is no mount point.
+        for (auto it = points_.rbegin(); it != points_.rend(); ++it)
+            th::sh("for i in 1 2 3 4 5; do mountpoint -q '" + *it + "' || break; umount -l '" + *it + "'; done");
     }
     void tmpfs(const std::string& point) {
         run("mount -t tmpfs -o size=1m rt-test-tmpfs '" + point + "'");
