@@ -237,3 +237,27 @@ TEST_CASE("non-root user keeps no capabilities without ambient ones", "[process]
     CHECK(r.status == 0);
     CHECK(words(r.out) == std::vector<std::string>{"CapEff:", "0000000000000000"});
 }
+
+TEST_CASE("only stdio and --preserve-fds cross into the container", "[process][security]") {
+    Bundle b;
+    // ls lists the fds of the shell ($$), not its own.
+    b.args({"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '; { cat <&3; } 2>/dev/null; true"});
+    b.save();
+    const std::string id = unique_id("fds");
+    b.track(id);
+    SECTION("the caller's fds 3 and 4 stay out without --preserve-fds") {
+        Result r = sh("exec 3</etc/hostname 4</etc/hostname; " + shell_quote(rt_argv({"run", "-b", b.dir(), id})));
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(r.out == "0 1 2 ");
+    }
+    SECTION("--preserve-fds 2 passes exactly fds 3 and 4") {
+        write_file(b.dir() + "/fd3", "from-fd-3\n");
+        Result r = sh("exec 3<'" + b.dir() + "/fd3' 4</etc/hostname 5</etc/hostname; " +
+                      shell_quote(rt_argv({"run", "-b", b.dir(), "--preserve-fds", "2", id})));
+        INFO(r.err);
+        INFO(r.out);
+        CHECK(r.status == 0);
+        CHECK(r.out == "0 1 2 3 4 from-fd-3\n");
+    }
+}
