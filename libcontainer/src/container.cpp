@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -494,8 +495,10 @@ void Runtime::remove(const std::string& id, bool force) {
         } catch (const Error& e) {
             // A directory without state.json is what an rt killed mid-create leaves: force removes it.
             std::string path = root_ + "/" + id;
-            struct stat st{};
-            if (force && ::stat((path + "/").c_str(), &st) == 0 && ::access((path + "/state.json").c_str(), F_OK) != 0) {
+            UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (force && fd && ::faccessat(fd.get(), "state.json", F_OK, 0) != 0) {
+                // Locked: a create is still running (it rolls itself back on failure).
+                if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) throw Error("container is being created");
                 remove_all(path);
                 return;
             }

@@ -278,3 +278,21 @@ TEST_CASE("kill with an invalid signal", "[errors]") {
     CHECK(pid_alive(pid));
     CHECK(status_of(id) == "running");
 }
+
+TEST_CASE("delete --force removes what an rt killed in the middle of create left", "[errors][rt-only]") {
+    Bundle b;
+    const std::string id = unique_id("half");
+    // What a SIGKILLed `rt create` leaves before state.json exists: the bare state directory.
+    REQUIRE(sh("mkdir '" + state_root() + "/" + id + "'").status == 0);
+    Result c = b.create(id);
+    CHECK(c.status != 0);
+    CHECK_THAT(c.err, Catch::Contains("already exists"));
+    Result d = rt({"delete", "--force", id});
+    INFO(d.err);
+    CHECK(d.status == 0);
+    CHECK_FALSE(exists(state_root() + "/" + id));
+    Result again = b.create(id);
+    INFO(again.err);
+    CHECK(again.status == 0);
+    CHECK(status_of(id) == "created");
+}
