@@ -321,3 +321,44 @@ TEST_CASE("--version names rt", "[lifecycle][cli][rt-only]") {
     CHECK(v.status == 0);
     CHECK(v.out.find("rt version") != std::string::npos);
 }
+
+TEST_CASE("--log with --log-format json writes runc's JSON lines", "[lifecycle][cli]") {
+    TempDir t;
+    const std::string log = t.path() + "/rt.log";
+    Result r = rt_raw({"--root", state_root(), "--log", log, "--log-format", "json", "state", "no-such-ctr"});
+    CHECK(r.status != 0);
+    auto ls = lines(read_file(log));
+    REQUIRE(ls.size() >= 1);
+    auto rec = nlohmann::json::parse(ls.back());
+    CHECK(rec.value("level", "") == "error");
+    CHECK(rec.value("msg", "").find("does not exist") != std::string::npos);
+    std::string time = rec.value("time", "");
+    CHECK(time.size() >= 20);
+    CHECK(time[4] == '-');
+    CHECK(time[10] == 'T');
+}
+
+TEST_CASE("--log in text format, and a bad --log-format", "[lifecycle][cli]") {
+    TempDir t;
+    const std::string log = t.path() + "/rt.log";
+    Result r = rt_raw({"--root", state_root(), "--log", log, "state", "no-such-ctr"});
+    CHECK(r.status != 0);
+    std::string text = read_file(log);
+    CHECK(text.find("level=error") != std::string::npos);
+    CHECK(text.find("msg=") != std::string::npos);
+    Result bad = rt_raw({"--root", state_root(), "--log-format", "xml", "list"});
+    CHECK(bad.status != 0);
+}
+
+TEST_CASE("errors are one line on stderr naming what failed", "[lifecycle][cli][rt-only]") {
+    Result r = rt({"state", "no-such-ctr"});
+    CHECK(r.status == 1);
+    CHECK(lines(r.err) == std::vector<std::string>{"rt: container \"no-such-ctr\" does not exist"});
+    Result k = rt({"kill", "no-such-ctr", "SIGNOPE"});
+    CHECK(k.status == 1);
+    CHECK(lines(k.err).size() == 1);
+    CHECK_THAT(k.err, Catch::Contains("SIGNOPE"));
+    Result u = rt({"frobnicate"});
+    CHECK(u.status == 1);
+    CHECK_THAT(u.err, Catch::Contains("unknown command \"frobnicate\""));
+}
