@@ -1,7 +1,5 @@
 #include "cli.hpp"
 
-#include "util.hpp"  // libcontainer's rfc3339_now, shared with state.json
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +8,8 @@
 #include <iostream>
 
 #include <nlohmann/json.hpp>
+
+#include "util.hpp"  // libcontainer's rfc3339_now, shared with state.json
 
 namespace rt::cli {
 
@@ -23,10 +23,14 @@ LogConfig g_log;  // the front end's one piece of process state: where this invo
 
 const char* level_name(LogLevel l) {
     switch (l) {
-        case LogLevel::Debug: return "debug";
-        case LogLevel::Info: return "info";
-        case LogLevel::Warning: return "warning";
-        case LogLevel::Error: return "error";
+        case LogLevel::Debug:
+            return "debug";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Warning:
+            return "warning";
+        case LogLevel::Error:
+            return "error";
     }
     return "info";
 }
@@ -44,9 +48,11 @@ void log_message(LogLevel level, const std::string& msg) {
     if (!g_log.file.empty()) {
         std::string line;
         if (g_log.json) {
-            line = nlohmann::json{{"level", level_name(level)}, {"msg", msg}, {"time", rt::rfc3339_now()}}.dump();
+            line = nlohmann::json{{"level", level_name(level)}, {"msg", msg}, {"time", rt::rfc3339_now()}}
+                       .dump();
         } else {
-            line = "time=\"" + rt::rfc3339_now() + "\" level=" + level_name(level) + " msg=" + nlohmann::json(msg).dump();
+            line = "time=\"" + rt::rfc3339_now() + "\" level=" + level_name(level) +
+                   " msg=" + nlohmann::json(msg).dump();
         }
         line += '\n';
         int fd = ::open(g_log.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -56,7 +62,9 @@ void log_message(LogLevel level, const std::string& msg) {
         }
     }
     if (level == LogLevel::Warning || level == LogLevel::Error || g_log.debug) {
-        std::string line = std::string("rt: ") + (level == LogLevel::Error ? "" : std::string(level_name(level)) + ": ") + msg + "\n";
+        std::string line = std::string("rt: ") +
+                           (level == LogLevel::Error ? "" : std::string(level_name(level)) + ": ") + msg +
+                           "\n";
         [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
     }
 }
@@ -64,8 +72,8 @@ void log_message(LogLevel level, const std::string& msg) {
 rt::Runtime make_runtime(const GlobalOptions& g) { return rt::Runtime(g.root, log_message); }
 
 bool parse(cxxopts::Options& o, const Args& args, std::vector<std::string>& positional) {
-    o.add_options()("h,help", "Show help for this command")(
-        "positional", "", cxxopts::value<std::vector<std::string>>());
+    o.add_options()("h,help", "Show help for this command")("positional", "",
+                                                            cxxopts::value<std::vector<std::string>>());
     o.parse_positional({"positional"});
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());

@@ -15,7 +15,7 @@ namespace rt::cli {
 
 struct GlobalOptions {
     std::string root = "/run/rt";
-    std::string log_file;          // --log
+    std::string log_file;             // --log
     std::string log_format = "text";  // --log-format text|json
     bool debug = false;
 };

@@ -75,11 +75,12 @@ int main(int argc, char** argv) {
         o.add_options()("root", "State directory", cxxopts::value(g.root)->default_value("/run/rt"))(
             "log", "Log file (default: stderr only)", cxxopts::value(g.log_file))(
             "log-format", "text or json", cxxopts::value(g.log_format)->default_value("text"))(
-            "debug", "Log debug messages", cxxopts::value(g.debug))("v,version", "Print the version",
-                                                                        cxxopts::value(version))(
-            "h,help", "Show this help", cxxopts::value(help))(
-            "systemd-cgroup", "Accepted for runc compatibility; rt manages cgroups itself", cxxopts::value(systemd))(
-            "criu", "Accepted for runc compatibility; ignored", cxxopts::value(criu))(
+            "debug", "Log debug messages", cxxopts::value(g.debug))(
+            "v,version", "Print the version", cxxopts::value(version))("h,help", "Show this help",
+                                                                       cxxopts::value(help))(
+            "systemd-cgroup", "Accepted for runc compatibility; rt manages cgroups itself",
+            cxxopts::value(systemd))("criu", "Accepted for runc compatibility; ignored",
+                                     cxxopts::value(criu))(
             "rootless", "Accepted for runc compatibility; ignored", cxxopts::value(rootless));
         auto r = o.parse(cmd_at, argv);
         if (g.log_format != "text" && g.log_format != "json")

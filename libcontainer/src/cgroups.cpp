@@ -2,9 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <linux/magic.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 
 bool is_fs(const std::string& path, long magic) {
-    struct statfs sf{};
+    struct statfs sf {};
     return ::statfs(path.c_str(), &sf) == 0 && static_cast<long>(sf.f_type) == magic;
 }
 
@@ -83,8 +83,10 @@ public:
 
     void join_self(bool v2_joined_at_clone) override {
         for (const auto& d : dirs_) {
-            if (!is_v2(d)) write_file(d + "/tasks", "0");
-            else if (!v2_joined_at_clone) write_file(d + "/cgroup.procs", "0");
+            if (!is_v2(d))
+                write_file(d + "/tasks", "0");
+            else if (!v2_joined_at_clone)
+                write_file(d + "/cgroup.procs", "0");
         }
     }
 
@@ -125,8 +127,10 @@ private:
             made_.push_back(d);
         } else if (errno == ENOENT) {
             auto slash = d.rfind('/');
-            if (::mkdir(d.substr(0, slash).c_str(), 0755) < 0 && errno != EEXIST) make_dir(d.substr(0, slash));
-            else init_cpuset(d.substr(0, slash));
+            if (::mkdir(d.substr(0, slash).c_str(), 0755) < 0 && errno != EEXIST)
+                make_dir(d.substr(0, slash));
+            else
+                init_cpuset(d.substr(0, slash));
             if (::mkdir(d.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("create cgroup " + d);
             made_.push_back(d);
         } else if (errno != EEXIST) {
@@ -151,7 +155,8 @@ private:
     }
     // A cgroup2 hierarchy: unified hosts have only that; hybrid hosts mount it at .../unified.
     bool is_v2(const std::string& d) const {
-        return dirs_.size() == 1 ? d.rfind("/sys/fs/cgroup/unified/", 0) == 0 || !::access((d + "/cgroup.controllers").c_str(), F_OK)
+        return dirs_.size() == 1 ? d.rfind("/sys/fs/cgroup/unified/", 0) == 0 ||
+                                       !::access((d + "/cgroup.controllers").c_str(), F_OK)
                                  : d.rfind("/sys/fs/cgroup/unified/", 0) == 0;
     }
     std::vector<std::string> dirs_;
@@ -172,10 +177,13 @@ std::unique_ptr<Manager> make(const std::string& cgroups_path, const std::string
     bool absolute = !rel.empty() && rel.front() == '/';
     if (rel.find("..") != std::string::npos) {
         for (const auto& part : split(rel, '/'))
-            if (part == "..") throw Error("linux.cgroupsPath \"" + cgroups_path + "\": must not contain \"..\"");
+            if (part == "..")
+                throw Error("linux.cgroupsPath \"" + cgroups_path + "\": must not contain \"..\"");
     }
     auto own = own_cgroups();
-    auto place = [&](const std::string& key) { return absolute ? rel : join(own.count(key) ? own[key] : "/", rel); };
+    auto place = [&](const std::string& key) {
+        return absolute ? rel : join(own.count(key) ? own[key] : "/", rel);
+    };
 
     std::vector<std::string> dirs;
     Mode mode = detect_mode();

@@ -1,4 +1,7 @@
 // Runtime: the container lifecycle (create, start, state, kill, delete, run, list).
+#include "rt/container.hpp"
+
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
@@ -7,21 +10,19 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <dirent.h>
 
 #include "cgroups.hpp"
 #include "fd.hpp"
 #include "hooks.hpp"
 #include "init.hpp"
-#include "rt/container.hpp"
 #include "rt/spec.hpp"
 #include "security.hpp"
 #include "state.hpp"
@@ -43,7 +44,7 @@ using spec::NamespaceType;
 // With cgroup_fd >= 0 the child is born in that cgroup2 directory (CLONE_INTO_CGROUP); when the
 // kernel refuses that (-1 returned, errno set) the caller clones again without it.
 pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd = -1) {
-    struct clone_args args{};
+    struct clone_args args {};
     args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);
     args.exit_signal = SIGCHLD;
@@ -59,14 +60,22 @@ pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd = -1) {
 
 int ns_clone_flag(NamespaceType t) {
     switch (t) {
-        case NamespaceType::Pid: return CLONE_NEWPID;
-        case NamespaceType::Network: return CLONE_NEWNET;
-        case NamespaceType::Mount: return CLONE_NEWNS;
-        case NamespaceType::Ipc: return CLONE_NEWIPC;
-        case NamespaceType::Uts: return CLONE_NEWUTS;
-        case NamespaceType::User: return CLONE_NEWUSER;
-        case NamespaceType::Cgroup: return CLONE_NEWCGROUP;
-        case NamespaceType::Time: return CLONE_NEWTIME;
+        case NamespaceType::Pid:
+            return CLONE_NEWPID;
+        case NamespaceType::Network:
+            return CLONE_NEWNET;
+        case NamespaceType::Mount:
+            return CLONE_NEWNS;
+        case NamespaceType::Ipc:
+            return CLONE_NEWIPC;
+        case NamespaceType::Uts:
+            return CLONE_NEWUTS;
+        case NamespaceType::User:
+            return CLONE_NEWUSER;
+        case NamespaceType::Cgroup:
+            return CLONE_NEWCGROUP;
+        case NamespaceType::Time:
+            return CLONE_NEWTIME;
     }
     return 0;
 }
@@ -74,7 +83,8 @@ int ns_clone_flag(NamespaceType t) {
 std::string mapping_text(const std::vector<spec::IdMapping>& maps) {
     std::string s;
     for (const auto& m : maps)
-        s += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
+        s += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) +
+             "\n";
     return s;
 }
 
@@ -108,11 +118,12 @@ struct Launched {
 UniqueFd listen_exec_socket(const state::StateDir& dir) {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) throw_errno("exec socket");
-    struct sockaddr_un addr{};
+    struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::string path = "/proc/self/fd/" + std::to_string(dir.fd()) + "/exec.sock";
     std::memcpy(addr.sun_path, path.c_str(), path.size());
-    if (::bind(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) throw_errno("bind exec socket");
+    if (::bind(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+        throw_errno("bind exec socket");
     if (::listen(sock.get(), 1) < 0) throw_errno("listen on exec socket");
     return sock;
 }
@@ -145,8 +156,11 @@ public:
 std::string hook_state(const ContainerState& s, Status status) {
     ContainerState c = s;
     c.status = status;
-    nlohmann::json j = {{"ociVersion", c.ociVersion}, {"id", c.id},       {"status", status_name(status)},
-                        {"pid", c.pid},               {"bundle", c.bundle}};
+    nlohmann::json j = {{"ociVersion", c.ociVersion},
+                        {"id", c.id},
+                        {"status", status_name(status)},
+                        {"pid", c.pid},
+                        {"bundle", c.bundle}};
     if (!c.annotations.empty()) j["annotations"] = c.annotations;
     return j.dump();
 }
@@ -162,19 +176,24 @@ void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool fore
     if (s.process->terminal && opts.console_socket.empty() && !foreground)
         throw Error("cannot allocate tty if rt will detach without setting console socket");
     if (!s.process->terminal && !opts.console_socket.empty())
-        throw Error("cannot use console socket if the container will not have a terminal (process.terminal is false)");
+        throw Error(
+            "cannot use console socket if the container will not have a terminal (process.terminal is "
+            "false)");
     const auto* user = s.linux->find_namespace(NamespaceType::User);
     const auto* pid = s.linux->find_namespace(NamespaceType::Pid);
     if (user && !user->path.empty() && pid && pid->path.empty())
-        throw Error("config.json: linux.namespaces: a new pid namespace inside a joined user namespace is not supported");
+        throw Error(
+            "config.json: linux.namespaces: a new pid namespace inside a joined user namespace is not "
+            "supported");
     if (s.process->capabilities) {
         const auto& c = *s.process->capabilities;
         for (const auto* set : {&c.bounding, &c.effective, &c.inheritable, &c.permitted, &c.ambient})
             for (const auto& name : *set)
                 if (security::capability_number(name) < 0)
-                    warnings.push_back("config.json: process.capabilities: unknown capability " + name + ", ignored");
+                    warnings.push_back("config.json: process.capabilities: unknown capability " + name +
+                                       ", ignored");
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(s.root.path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: " + s.root.path + " is not a directory");
 }
@@ -235,8 +254,10 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cfg.cgroup_dirs = rec.cgroup.value("dirs", std::vector<std::string>{});
     cfg.hooks_round_trip = !s.hooks.prestart.empty() || !s.hooks.createRuntime.empty() ||
                            !s.hooks.createContainer.empty() || !s.hooks.startContainer.empty();
-    if (orig_mask) cfg.sigmask = *orig_mask;
-    else ::sigprocmask(SIG_SETMASK, nullptr, &cfg.sigmask);
+    if (orig_mask)
+        cfg.sigmask = *orig_mask;
+    else
+        ::sigprocmask(SIG_SETMASK, nullptr, &cfg.sigmask);
 
     std::vector<UniqueFd> ns_fds;
     const auto* user_ns = lx.find_namespace(NamespaceType::User);
@@ -245,7 +266,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     std::optional<ChildNsRestore> pid_restore, time_restore;
     auto open_ns = [&](const spec::Namespace& n) {
         UniqueFd fd(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) throw_errno(std::string("open ") + spec::namespace_type_name(n.type) + " namespace " + n.path);
+        if (!fd)
+            throw_errno(std::string("open ") + spec::namespace_type_name(n.type) + " namespace " + n.path);
         int raw = fd.get();
         ns_fds.push_back(std::move(fd));
         return raw;
@@ -274,10 +296,12 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
                 if (::unshare(CLONE_NEWTIME) < 0) throw_errno("create time namespace");
                 std::string offsets;
                 for (const auto& [clock, off] : lx.timeOffsets)
-                    offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+                    offsets +=
+                        clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
                 if (!offsets.empty()) write_file("/proc/self/timens_offsets", offsets);
             } else if (::setns(open_ns(n), type) < 0) {
-                throw_errno(std::string("join ") + spec::namespace_type_name(n.type) + " namespace " + n.path);
+                throw_errno(std::string("join ") + spec::namespace_type_name(n.type) + " namespace " +
+                            n.path);
             }
             continue;
         }
@@ -318,8 +342,10 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     try {
         if (clone_flags & CLONE_NEWUSER) {
             std::string proc = "/proc/" + std::to_string(pid);
-            with_context("write uid mappings", [&] { write_file(proc + "/uid_map", mapping_text(lx.uidMappings)); });
-            with_context("write gid mappings", [&] { write_file(proc + "/gid_map", mapping_text(lx.gidMappings)); });
+            with_context("write uid mappings",
+                         [&] { write_file(proc + "/uid_map", mapping_text(lx.uidMappings)); });
+            with_context("write gid mappings",
+                         [&] { write_file(proc + "/gid_map", mapping_text(lx.gidMappings)); });
         }
         cg->apply(lx.resources);  // the init joins the cgroup itself (cgroups.hpp: join_self)
         // (network setup from the rt.network.* annotations: networking issue)
@@ -338,7 +364,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
             guard.pidfd.reset();
             throw Error("container init exited before it was ready (" +
                         (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
-                                             : "status " + std::to_string(WEXITSTATUS(status))) + ")");
+                                             : "status " + std::to_string(WEXITSTATUS(status))) +
+                        ")");
         }
         if (m.type == sync::Msg::Error) throw Error(m.payload);
         if (m.type == sync::Msg::Ready) break;
@@ -376,7 +403,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
 void release_init(const state::StateDir& dir) {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) throw_errno("socket");
-    struct sockaddr_un addr{};
+    struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::string path = "/proc/self/fd/" + std::to_string(dir.fd()) + "/exec.sock";
     if (path.size() >= sizeof addr.sun_path) throw Error("exec socket path too long");
@@ -404,13 +431,16 @@ void run_poststart(const Runtime& rt, const state::Record& r) {
     auto hooks = r.hooks.value("poststart", nlohmann::json::array());
     if (hooks.empty()) return;
     spec::Spec tmp = spec::parse({{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststart", hooks}}}});
-    for (const auto& w : hooks::run_all_warn(tmp.hooks.poststart, "poststart", hook_state(r.state, Status::Running)))
+    for (const auto& w :
+         hooks::run_all_warn(tmp.hooks.poststart, "poststart", hook_state(r.state, Status::Running)))
         rt.log(LogLevel::Warning, w);
 }
 
 // Wait until a process that is not our child has exited (its pidfd turns readable).
 void wait_exit(int pidfd) {
-    struct pollfd p{pidfd, POLLIN, 0};
+    struct pollfd p {
+        pidfd, POLLIN, 0
+    };
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
 }
@@ -482,7 +512,8 @@ void Runtime::kill(const std::string& id, int sig, bool all) {
         if (r.state.status == Status::Stopped) throw Error("container not running");
         UniqueFd pidfd(pidfd_open(r.state.pid));
         // The pidfd is taken first, then the start time checked: the process it names is the init.
-        if (!pidfd || !process_alive(r.state.pid, r.state.init_start_time)) throw Error("container not running");
+        if (!pidfd || !process_alive(r.state.pid, r.state.init_start_time))
+            throw Error("container not running");
         if (pidfd_send_signal(pidfd.get(), sig) < 0) throw_errno("send signal " + std::to_string(sig));
     });
 }
@@ -509,7 +540,8 @@ void Runtime::remove(const std::string& id, bool force) {
         auto cg = cgroups::load(r.cgroup);
         if (r.state.status == Status::Running || r.state.status == Status::Paused) {
             if (!force)
-                throw Error(std::string("cannot delete container that is not stopped: ") + status_name(r.state.status));
+                throw Error(std::string("cannot delete container that is not stopped: ") +
+                            status_name(r.state.status));
         }
         if (r.state.status != Status::Stopped) {
             UniqueFd pidfd(pidfd_open(r.state.pid));
@@ -528,9 +560,11 @@ void Runtime::remove(const std::string& id, bool force) {
             }
         }
         if (r.hooks.is_object() && !r.hooks.value("poststop", nlohmann::json::array()).empty()) {
-            spec::Spec tmp = spec::parse({{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststop", r.hooks["poststop"]}}}});
+            spec::Spec tmp = spec::parse(
+                {{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststop", r.hooks["poststop"]}}}});
             ContainerState s = r.state;
-            for (const auto& w : hooks::run_all_warn(tmp.hooks.poststop, "poststop", hook_state(s, Status::Stopped)))
+            for (const auto& w :
+                 hooks::run_all_warn(tmp.hooks.poststop, "poststop", hook_state(s, Status::Stopped)))
                 log(LogLevel::Warning, w);
         }
         cg->destroy();
@@ -561,7 +595,8 @@ int Runtime::run(const std::string& id, const RunOptions& opts) {
         // signalfd; the container init restores the original mask before execve.
         sigset_t forward, orig;
         sigemptyset(&forward);
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) sigaddset(&forward, s);
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+            sigaddset(&forward, s);
         if (::sigprocmask(SIG_BLOCK, &forward, &orig) < 0) throw_errno("block signals");
         struct MaskRestore {
             sigset_t m;
@@ -578,7 +613,8 @@ int Runtime::run(const std::string& id, const RunOptions& opts) {
             state::Record rec = l.record;
             { state::StateDir released = std::move(l.dir); }  // unlock: others may look while it runs
             run_poststart(*this, rec);
-            status = terminal::supervise(l.pidfd.get(), l.pid, sfd.get(), l.pty_master ? l.pty_master.get() : -1);
+            status =
+                terminal::supervise(l.pidfd.get(), l.pid, sfd.get(), l.pty_master ? l.pty_master.get() : -1);
         }
         if (!opts.keep) remove(id, true);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

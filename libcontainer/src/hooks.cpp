@@ -172,7 +172,8 @@ void run_hook(const spec::Hook& hook, const std::string& state_json) {
 
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
-    if (pid == 0) child_exec(stdin_r.get(), out_w.get(), err_w.get(), hook.path.c_str(), argv.data(), envp.data());
+    if (pid == 0)
+        child_exec(stdin_r.get(), out_w.get(), err_w.get(), hook.path.c_str(), argv.data(), envp.data());
 
     ChildGuard guard(pid);
     stdin_r.reset();

@@ -9,8 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "hooks.hpp"
@@ -29,14 +29,22 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 
 int ns_flag(spec::NamespaceType t) {
     switch (t) {
-        case spec::NamespaceType::Pid: return CLONE_NEWPID;
-        case spec::NamespaceType::Network: return CLONE_NEWNET;
-        case spec::NamespaceType::Mount: return CLONE_NEWNS;
-        case spec::NamespaceType::Ipc: return CLONE_NEWIPC;
-        case spec::NamespaceType::Uts: return CLONE_NEWUTS;
-        case spec::NamespaceType::User: return CLONE_NEWUSER;
-        case spec::NamespaceType::Cgroup: return CLONE_NEWCGROUP;
-        case spec::NamespaceType::Time: return CLONE_NEWTIME;
+        case spec::NamespaceType::Pid:
+            return CLONE_NEWPID;
+        case spec::NamespaceType::Network:
+            return CLONE_NEWNET;
+        case spec::NamespaceType::Mount:
+            return CLONE_NEWNS;
+        case spec::NamespaceType::Ipc:
+            return CLONE_NEWIPC;
+        case spec::NamespaceType::Uts:
+            return CLONE_NEWUTS;
+        case spec::NamespaceType::User:
+            return CLONE_NEWUSER;
+        case spec::NamespaceType::Cgroup:
+            return CLONE_NEWCGROUP;
+        case spec::NamespaceType::Time:
+            return CLONE_NEWTIME;
     }
     return 0;
 }
@@ -46,13 +54,13 @@ int ns_flag(spec::NamespaceType t) {
 std::string find_executable(const spec::Process& p) {
     const std::string& name = p.args.at(0);
     auto is_exec = [](const std::string& path) {
-        struct stat st{};
+        struct stat st {};
         return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
     };
     if (name.find('/') != std::string::npos) {
         // A relative path with a '/' is relative to process.cwd, where execve will run.
         std::string full = name.front() == '/' ? name : p.cwd + "/" + name;
-        struct stat st{};
+        struct stat st {};
         if (::stat(full.c_str(), &st) < 0) throw_errno("exec \"" + name + "\"");
         if (!is_exec(full)) throw_errno("exec \"" + name + "\"", EACCES);
         return full;
@@ -167,7 +175,7 @@ void run_steps(const Config& cfg) {
     }
 
     std::string exe = find_executable(proc);
-    struct stat st{};
+    struct stat st {};
     if (::stat(proc.cwd.c_str(), &st) < 0) throw_errno("process.cwd " + proc.cwd);
 
     // From here the container outlives `rt create`.

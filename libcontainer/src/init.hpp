@@ -18,19 +18,19 @@ namespace rt::init {
 struct Config {
     const spec::Spec* spec = nullptr;
     std::string bundle;
-    int sync_fd = -1;                 // child's end of the sync socketpair
-    int exec_fd = -1;                 // listening exec socket: `rt start` connects to it
+    int sync_fd = -1;  // child's end of the sync socketpair
+    int exec_fd = -1;  // listening exec socket: `rt start` connects to it
     std::vector<std::pair<spec::NamespaceType, int>> join;  // setns() in this order (user first)
-    int unshare_flags = 0;            // namespaces the child makes itself (cgroup always)
+    int unshare_flags = 0;  // namespaces the child makes itself (cgroup always)
     bool in_user_ns = false;
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
-    bool hooks_round_trip = false;    // ask the parent to run createRuntime hooks and send state
+    bool hooks_round_trip = false;  // ask the parent to run createRuntime hooks and send state
     std::vector<std::string> cgroup_dirs;
-    cgroups::Manager* cgroup = nullptr;   // joined by the init itself, first thing
-    bool cgroup_v2_joined = false;        // clone3 placed it in the v2 cgroup already
-    sigset_t sigmask{};               // the mask to restore before execve
+    cgroups::Manager* cgroup = nullptr;  // joined by the init itself, first thing
+    bool cgroup_v2_joined = false;       // clone3 placed it in the v2 cgroup already
+    sigset_t sigmask{};                  // the mask to restore before execve
 };
 
 // Never returns: execve()s the container process or _exit(1)s after sending ERROR.

@@ -22,7 +22,7 @@ namespace {
 
 // openat2(2): the only lookup that can confine ".." and absolute symlinks to a root.
 int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
-    struct open_how how{};
+    struct open_how how {};
     how.flags = flags;
     how.mode = mode;
     how.resolve = resolve;
@@ -58,18 +58,35 @@ MountOpts parse_options(const std::vector<std::string>& options) {
         unsigned long flag;
     };
     static const Flag kFlags[] = {
-        {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},           {"nosuid", false, MS_NOSUID},
-        {"suid", true, MS_NOSUID},       {"nodev", false, MS_NODEV},        {"dev", true, MS_NODEV},
-        {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},         {"sync", false, MS_SYNCHRONOUS},
-        {"async", true, MS_SYNCHRONOUS}, {"dirsync", false, MS_DIRSYNC},    {"remount", false, MS_REMOUNT},
-        {"mand", false, MS_MANDLOCK},    {"nomand", true, MS_MANDLOCK},     {"atime", true, MS_NOATIME},
-        {"noatime", false, MS_NOATIME},  {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
-        {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
-        {"nostrictatime", true, MS_STRICTATIME}, {"silent", false, MS_SILENT}, {"loud", true, MS_SILENT},
+        {"ro", false, MS_RDONLY},
+        {"rw", true, MS_RDONLY},
+        {"nosuid", false, MS_NOSUID},
+        {"suid", true, MS_NOSUID},
+        {"nodev", false, MS_NODEV},
+        {"dev", true, MS_NODEV},
+        {"noexec", false, MS_NOEXEC},
+        {"exec", true, MS_NOEXEC},
+        {"sync", false, MS_SYNCHRONOUS},
+        {"async", true, MS_SYNCHRONOUS},
+        {"dirsync", false, MS_DIRSYNC},
+        {"remount", false, MS_REMOUNT},
+        {"mand", false, MS_MANDLOCK},
+        {"nomand", true, MS_MANDLOCK},
+        {"atime", true, MS_NOATIME},
+        {"noatime", false, MS_NOATIME},
+        {"diratime", true, MS_NODIRATIME},
+        {"nodiratime", false, MS_NODIRATIME},
+        {"relatime", false, MS_RELATIME},
+        {"norelatime", true, MS_RELATIME},
+        {"strictatime", false, MS_STRICTATIME},
+        {"nostrictatime", true, MS_STRICTATIME},
+        {"silent", false, MS_SILENT},
+        {"loud", true, MS_SILENT},
     };
     static const std::pair<const char*, unsigned long> kPropagation[] = {
-        {"private", MS_PRIVATE},     {"rprivate", MS_PRIVATE | MS_REC}, {"shared", MS_SHARED},
-        {"rshared", MS_SHARED | MS_REC}, {"slave", MS_SLAVE},          {"rslave", MS_SLAVE | MS_REC},
+        {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+        {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+        {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
         {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
     };
     struct Attr {
@@ -78,12 +95,18 @@ MountOpts parse_options(const std::vector<std::string>& options) {
         uint64_t attr;
     };
     static const Attr kAttrs[] = {
-        {"rro", false, MOUNT_ATTR_RDONLY},     {"rrw", true, MOUNT_ATTR_RDONLY},
-        {"rnosuid", false, MOUNT_ATTR_NOSUID}, {"rsuid", true, MOUNT_ATTR_NOSUID},
-        {"rnodev", false, MOUNT_ATTR_NODEV},   {"rdev", true, MOUNT_ATTR_NODEV},
-        {"rnoexec", false, MOUNT_ATTR_NOEXEC}, {"rexec", true, MOUNT_ATTR_NOEXEC},
-        {"rnoatime", false, MOUNT_ATTR_NOATIME}, {"rrelatime", false, MOUNT_ATTR_RELATIME},
-        {"rstrictatime", false, MOUNT_ATTR_STRICTATIME}, {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
+        {"rro", false, MOUNT_ATTR_RDONLY},
+        {"rrw", true, MOUNT_ATTR_RDONLY},
+        {"rnosuid", false, MOUNT_ATTR_NOSUID},
+        {"rsuid", true, MOUNT_ATTR_NOSUID},
+        {"rnodev", false, MOUNT_ATTR_NODEV},
+        {"rdev", true, MOUNT_ATTR_NODEV},
+        {"rnoexec", false, MOUNT_ATTR_NOEXEC},
+        {"rexec", true, MOUNT_ATTR_NOEXEC},
+        {"rnoatime", false, MOUNT_ATTR_NOATIME},
+        {"rrelatime", false, MOUNT_ATTR_RELATIME},
+        {"rstrictatime", false, MOUNT_ATTR_STRICTATIME},
+        {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
     };
     MountOpts o;
     for (const auto& opt : options) {
@@ -101,8 +124,10 @@ MountOpts parse_options(const std::vector<std::string>& options) {
         bool found = false;
         for (const auto& f : kFlags) {
             if (opt == f.name) {
-                if (f.clear) o.flags &= ~f.flag;
-                else o.flags |= f.flag;
+                if (f.clear)
+                    o.flags &= ~f.flag;
+                else
+                    o.flags |= f.flag;
                 found = true;
                 break;
             }
@@ -115,8 +140,10 @@ MountOpts parse_options(const std::vector<std::string>& options) {
         }
         for (const auto& a : kAttrs) {
             if (!found && opt == a.name) {
-                if (a.clear) o.attr_clr |= a.attr;
-                else o.attr_set |= a.attr;
+                if (a.clear)
+                    o.attr_clr |= a.attr;
+                else
+                    o.attr_set |= a.attr;
                 found = true;
             }
         }
@@ -128,7 +155,7 @@ MountOpts parse_options(const std::vector<std::string>& options) {
 
 // Mount flags the kernel will not let a bind remount drop (they are locked in a user namespace).
 unsigned long locked_flags(const std::string& path) {
-    struct statvfs sv{};
+    struct statvfs sv {};
     if (::statvfs(path.c_str(), &sv) < 0) return 0;
     unsigned long f = 0;
     if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
@@ -154,8 +181,9 @@ UniqueFd ensure_in_root(int root_fd, const std::string& path, bool is_dir, int d
                                           : ensure_in_root(root_fd, parent_path, true, depth + 1);
     if (name.empty() || name == "." || name == "..") return parent;
     int rc = is_dir ? ::mkdirat(parent.get(), name.c_str(), 0755)
-                    : UniqueFd(::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                                        0644)).get();
+                    : UniqueFd(::openat(parent.get(), name.c_str(),
+                                        O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644))
+                          .get();
     if (rc < 0 && errno == EEXIST) {
         char target[PATH_MAX];
         ssize_t n = ::readlinkat(parent.get(), name.c_str(), target, sizeof target - 1);
@@ -172,11 +200,13 @@ UniqueFd ensure_in_root(int root_fd, const std::string& path, bool is_dir, int d
     return fd;
 }
 
-void set_propagation_and_attrs(const std::string& target, int target_fd, const MountOpts& o, const std::string& what) {
+void set_propagation_and_attrs(const std::string& target, int target_fd, const MountOpts& o,
+                               const std::string& what) {
     for (unsigned long p : o.propagation)
-        if (::mount(nullptr, target.c_str(), nullptr, p, nullptr) < 0) throw_errno("set propagation of " + what);
+        if (::mount(nullptr, target.c_str(), nullptr, p, nullptr) < 0)
+            throw_errno("set propagation of " + what);
     if (o.attr_set || o.attr_clr) {
-        struct mount_attr attr{};
+        struct mount_attr attr {};
         attr.attr_set = o.attr_set;
         attr.attr_clr = o.attr_clr;
         if (sys_mount_setattr(target_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
@@ -201,16 +231,18 @@ void mount_cgroup(const Context& ctx, const spec::Mount& m, int root_fd, int tar
     for (const auto& host_dir : ctx.cgroup_dirs) {
         auto rest = host_dir.substr(std::strlen("/sys/fs/cgroup/"));
         std::string name = rest.substr(0, rest.find('/'));
-        if (::mkdirat(dir.get(), name.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir cgroup " + name);
+        if (::mkdirat(dir.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+            throw_errno("mkdir cgroup " + name);
         UniqueFd sub(::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         std::string sub_path = fd_path(sub.get());
         if (::mount(host_dir.c_str(), sub_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
             throw_errno("bind cgroup " + host_dir + " on " + m.destination + "/" + name);
         if (flags & MS_RDONLY) {
-            sub.reset(::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));  // the bind
+            sub.reset(::openat(dir.get(), name.c_str(),
+                               O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));  // the bind
             sub_path = fd_path(sub.get());
-            if (::mount(nullptr, sub_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(sub_path),
-                        nullptr) < 0)
+            if (::mount(nullptr, sub_path.c_str(), nullptr,
+                        MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(sub_path), nullptr) < 0)
                 throw_errno("remount cgroup " + name + " read-only");
         }
     }
@@ -228,7 +260,7 @@ void do_mount(const Context& ctx, int root_fd, const spec::Mount& m) {
         bool dir = true;
         if (bind) {
             if (!source.empty() && source.front() != '/') source = ctx.bundle + "/" + source;
-            struct stat st{};
+            struct stat st {};
             if (::stat(source.c_str(), &st) < 0) throw_errno("source " + source);
             dir = S_ISDIR(st.st_mode);
         }
@@ -251,7 +283,8 @@ void do_mount(const Context& ctx, int root_fd, const spec::Mount& m) {
         } else {
             unsigned long f = o.flags & ~(MS_BIND | MS_REC);
             const char* data = o.data.empty() ? nullptr : o.data.c_str();
-            if (::mount(source.empty() ? m.type.c_str() : source.c_str(), target.c_str(), m.type.c_str(), f, data) < 0)
+            if (::mount(source.empty() ? m.type.c_str() : source.c_str(), target.c_str(), m.type.c_str(), f,
+                        data) < 0)
                 throw_errno(m.type.empty() ? "mount" : "mount type " + m.type);
         }
         if (!o.propagation.empty() || o.attr_set || o.attr_clr) {
@@ -266,7 +299,7 @@ struct DefaultDevice {
     unsigned major, minor;
 };
 constexpr DefaultDevice kDefaultDevices[] = {
-    {"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
@@ -281,7 +314,8 @@ void make_device(const Context& ctx, int root_fd, const spec::Device& d) {
         ::unlinkat(parent.get(), name.c_str(), 0);
         if (ctx.in_user_ns) {
             // mknod is not allowed in a user namespace: bind the host's node onto an empty file.
-            UniqueFd f(::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+            UniqueFd f(
+                ::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
             if (!f) throw_errno("create");
             UniqueFd t(::openat(parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
             if (::mount(d.path.c_str(), fd_path(t.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
@@ -295,7 +329,8 @@ void make_device(const Context& ctx, int root_fd, const spec::Device& d) {
             throw_errno("mknod");
         if (::fchmodat(parent.get(), name.c_str(), mode, 0) < 0) throw_errno("chmod");
         if (d.uid || d.gid) {
-            if (::fchownat(parent.get(), name.c_str(), d.uid ? *d.uid : 0, d.gid ? *d.gid : 0, AT_SYMLINK_NOFOLLOW) < 0)
+            if (::fchownat(parent.get(), name.c_str(), d.uid ? *d.uid : 0, d.gid ? *d.gid : 0,
+                           AT_SYMLINK_NOFOLLOW) < 0)
                 throw_errno("chown");
         }
     });
@@ -328,12 +363,13 @@ void setup_dev(const Context& ctx, int root_fd) {
     ::umask(old);
     UniqueFd devdir = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
     const std::pair<const char*, const char*> links[] = {
-        {"/proc/self/fd", "fd"},         {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-        {"/proc/self/fd/2", "stderr"},   {"pts/ptmx", "ptmx"},
+        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
     };
     for (const auto& [to, name] : links) {
         if (std::strcmp(name, "ptmx") == 0) ::unlinkat(devdir.get(), name, 0);
-        if (::symlinkat(to, devdir.get(), name) < 0 && errno != EEXIST) throw_errno(std::string("symlink /dev/") + name);
+        if (::symlinkat(to, devdir.get(), name) < 0 && errno != EEXIST)
+            throw_errno(std::string("symlink /dev/") + name);
     }
     if (::access("/proc/kcore", F_OK) == 0) ::symlinkat("/proc/kcore", devdir.get(), "core");
 }
@@ -378,7 +414,8 @@ void prepare(const Context& ctx) {
         // the bind a slave (private for private) and bind it once more, so the mount pivot_root
         // takes has a non-shared parent without reading mountinfo.
         unsigned long inner = prop == "private" ? MS_PRIVATE : MS_SLAVE;
-        if (::mount(nullptr, root.c_str(), nullptr, inner, nullptr) < 0) throw_errno("set propagation of rootfs");
+        if (::mount(nullptr, root.c_str(), nullptr, inner, nullptr) < 0)
+            throw_errno("set propagation of rootfs");
         if (::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
             throw_errno("bind rootfs " + root);
     }
@@ -402,13 +439,15 @@ void enter(const Context& ctx, bool no_pivot) {
         // pivot_root(".", "."): the old root ends up stacked on "."; detach it from there.
         if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_errno("pivot_root");
         if (::fchdir(old_root.get()) < 0) throw_errno("chdir to old root");
-        if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) throw_errno("make old root rslave");
+        if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+            throw_errno("make old root rslave");
         if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
     }
     if (::chdir("/") < 0) throw_errno("chdir /");
     std::string prop = ctx.spec->linux ? ctx.spec->linux->rootfsPropagation : "";
     if (prop == "shared" || prop == "rshared" || prop == "unbindable" || prop == "runbindable")
-        if (::mount(nullptr, "/", nullptr, propagation_flag(prop), nullptr) < 0) throw_errno("set propagation of /");
+        if (::mount(nullptr, "/", nullptr, propagation_flag(prop), nullptr) < 0)
+            throw_errno("set propagation of /");
 }
 
 void finalize(const Context& ctx) {
@@ -425,16 +464,18 @@ void finalize(const Context& ctx) {
             UniqueFd fd = open_in_root(root.get(), p, O_PATH | O_NOFOLLOW);
             if (!fd) continue;
             std::string t = fd_path(fd.get());
-            if (::mount(t.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) throw_errno("read-only path " + p);
+            if (::mount(t.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+                throw_errno("read-only path " + p);
             fd = open_in_root(root.get(), p, O_PATH | O_NOFOLLOW);
             t = fd_path(fd.get());
-            if (::mount(nullptr, t.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(t), nullptr) < 0)
+            if (::mount(nullptr, t.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(t),
+                        nullptr) < 0)
                 throw_errno("read-only path " + p);
         }
         for (const auto& p : s.linux->maskedPaths) {
             UniqueFd fd = open_in_root(root.get(), p, O_PATH | O_NOFOLLOW);
             if (!fd) continue;
-            struct stat st{};
+            struct stat st {};
             if (::fstat(fd.get(), &st) < 0) throw_errno("masked path " + p);
             std::string t = fd_path(fd.get());
             int rc = S_ISDIR(st.st_mode) ? ::mount("tmpfs", t.c_str(), "tmpfs", MS_RDONLY, "size=0k")

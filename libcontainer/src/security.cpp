@@ -1,6 +1,5 @@
 #include "security.hpp"
 
-#include <cap-ng.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -10,6 +9,8 @@
 #include <cctype>
 #include <cerrno>
 
+#include <cap-ng.h>
+
 #include "rt/error.hpp"
 #include "util.hpp"
 
@@ -18,11 +19,21 @@ namespace rt::security {
 namespace {
 
 constexpr std::pair<const char*, int> kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},     {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
     {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
@@ -49,14 +60,16 @@ void apply(const spec::Process& p) {
         for (const auto& [name, num] : kRlimits)
             if (r.type == name) res = num;
         if (res < 0) throw Error("process.rlimits: unknown rlimit " + r.type);
-        struct rlimit rl{r.soft, r.hard};
+        struct rlimit rl {
+            r.soft, r.hard
+        };
         if (::setrlimit(res, &rl) < 0)
             throw_errno("set rlimit " + r.type + " (soft " + std::to_string(r.soft) + ", hard " +
                         std::to_string(r.hard) + ")");
     }
-    if (p.oomScoreAdj) with_context("process.oomScoreAdj", [&] {
-            write_file("/proc/self/oom_score_adj", std::to_string(*p.oomScoreAdj));
-        });
+    if (p.oomScoreAdj)
+        with_context("process.oomScoreAdj",
+                     [&] { write_file("/proc/self/oom_score_adj", std::to_string(*p.oomScoreAdj)); });
 
     const auto& caps = p.capabilities;
     if (caps) {
@@ -85,7 +98,8 @@ void apply(const spec::Process& p) {
         }
     }
     ::umask(u.umask ? static_cast<mode_t>(*u.umask) : 022);  // runc's default
-    if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+    if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // (seccomp, always last: privilege-reduction issue)
 }
 

@@ -14,35 +14,36 @@ namespace rt {
 
 const char* status_name(Status s) {
     switch (s) {
-        case Status::Creating: return "creating";
-        case Status::Created: return "created";
-        case Status::Running: return "running";
-        case Status::Paused: return "paused";
-        case Status::Stopped: return "stopped";
+        case Status::Creating:
+            return "creating";
+        case Status::Created:
+            return "created";
+        case Status::Running:
+            return "running";
+        case Status::Paused:
+            return "paused";
+        case Status::Stopped:
+            return "stopped";
     }
     return "unknown";
 }
 
 void validate_id(const std::string& id) {
     if (id.empty()) throw Error("invalid container id: must not be empty");
-    if (id.size() > 1024) throw Error("invalid container id \"" + id.substr(0, 64) + "...\": longer than 1024 bytes");
+    if (id.size() > 1024)
+        throw Error("invalid container id \"" + id.substr(0, 64) + "...\": longer than 1024 bytes");
     if (id == "." || id == "..") throw Error("invalid container id \"" + id + "\"");
     for (unsigned char c : id) {
         if (c == '/') throw Error("invalid container id \"" + id + "\": must not contain '/'");
-        if (c < 0x21 || c == 0x7f) throw Error("invalid container id \"" + id + "\": must be printable, without spaces");
+        if (c < 0x21 || c == 0x7f)
+            throw Error("invalid container id \"" + id + "\": must be printable, without spaces");
     }
 }
 
 nlohmann::json ContainerState::to_json() const {
     nlohmann::json j = {
-        {"ociVersion", ociVersion},
-        {"id", id},
-        {"pid", pid},
-        {"status", status_name(status)},
-        {"bundle", bundle},
-        {"rootfs", rootfs},
-        {"created", created},
-        {"owner", owner},
+        {"ociVersion", ociVersion}, {"id", id},         {"pid", pid},         {"status", status_name(status)},
+        {"bundle", bundle},         {"rootfs", rootfs}, {"created", created}, {"owner", owner},
     };
     if (!annotations.empty()) j["annotations"] = annotations;
     return j;
@@ -59,11 +60,17 @@ void lock(int fd, bool exclusive, const std::string& path) {
 }  // namespace
 
 StateDir::StateDir(std::string root, std::string id, UniqueFd fd, bool remove_on_destroy)
-    : root_(std::move(root)), id_(std::move(id)), path_(root_ + "/" + id_), dirfd_(std::move(fd)),
+    : root_(std::move(root)),
+      id_(std::move(id)),
+      path_(root_ + "/" + id_),
+      dirfd_(std::move(fd)),
       remove_on_destroy_(remove_on_destroy) {}
 
 StateDir::StateDir(StateDir&& o) noexcept
-    : root_(std::move(o.root_)), id_(std::move(o.id_)), path_(std::move(o.path_)), dirfd_(std::move(o.dirfd_)),
+    : root_(std::move(o.root_)),
+      id_(std::move(o.id_)),
+      path_(std::move(o.path_)),
+      dirfd_(std::move(o.dirfd_)),
       remove_on_destroy_(std::exchange(o.remove_on_destroy_, false)) {}
 
 StateDir::~StateDir() {
@@ -107,7 +114,8 @@ StateDir StateDir::open(const std::string& root, const std::string& id, bool exc
     lock(fd.get(), exclusive, path);
     // The directory may have been deleted (or still be mid-create and then rolled back) while we
     // waited for the lock: a directory without state.json is not a container.
-    if (::faccessat(fd.get(), "state.json", F_OK, 0) < 0) throw Error("container \"" + id + "\" does not exist");
+    if (::faccessat(fd.get(), "state.json", F_OK, 0) < 0)
+        throw Error("container \"" + id + "\" does not exist");
     return StateDir(root, id, std::move(fd), false);
 }
 
@@ -135,7 +143,8 @@ Record StateDir::read() const {
         s.created = j.value("created", "");
         s.owner = j.value("owner", "");
         s.init_start_time = j.value("init_start_time", uint64_t{0});
-        if (j.contains("annotations")) s.annotations = j["annotations"].get<std::map<std::string, std::string>>();
+        if (j.contains("annotations"))
+            s.annotations = j["annotations"].get<std::map<std::string, std::string>>();
         s.status = j.at("status").get<std::string>() == "creating" ? Status::Creating : Status::Created;
         r.cgroup = j.value("cgroup", nlohmann::json());
         r.hooks = j.value("hooks", nlohmann::json());
@@ -158,7 +167,7 @@ void refresh(Record& r, const StateDir& dir) {
         s.pid = 0;
         return;
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(dir.fd(), "exec.sock", &st, 0) == 0) {
         s.status = Status::Created;
         return;

@@ -20,13 +20,20 @@ constexpr size_t kMaxPayload = 60 * 1024;  // state JSON and error messages; fit
 
 const char* msg_name(Msg m) {
     switch (m) {
-        case Msg::Go: return "GO";
-        case Msg::ChildPid: return "CHILD_PID";
-        case Msg::Hooks: return "HOOKS";
-        case Msg::HooksDone: return "HOOKS_DONE";
-        case Msg::PtyMaster: return "PTY_MASTER";
-        case Msg::Ready: return "READY";
-        case Msg::Error: return "ERROR";
+        case Msg::Go:
+            return "GO";
+        case Msg::ChildPid:
+            return "CHILD_PID";
+        case Msg::Hooks:
+            return "HOOKS";
+        case Msg::HooksDone:
+            return "HOOKS_DONE";
+        case Msg::PtyMaster:
+            return "PTY_MASTER";
+        case Msg::Ready:
+            return "READY";
+        case Msg::Error:
+            return "ERROR";
     }
     return "?";
 }
@@ -37,8 +44,10 @@ void send(int sock, Msg type, const std::string& payload, int fd) {
     std::vector<char> buf(sizeof h + payload.size());
     std::memcpy(buf.data(), &h, sizeof h);
     std::memcpy(buf.data() + sizeof h, payload.data(), payload.size());
-    struct iovec iov{buf.data(), buf.size()};
-    struct msghdr mh{};
+    struct iovec iov {
+        buf.data(), buf.size()
+    };
+    struct msghdr mh {};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
@@ -60,8 +69,10 @@ void send(int sock, Msg type, const std::string& payload, int fd) {
 
 bool try_recv(int sock, Message& out) {
     std::vector<char> buf(sizeof(Header) + kMaxPayload);
-    struct iovec iov{buf.data(), buf.size()};
-    struct msghdr mh{};
+    struct iovec iov {
+        buf.data(), buf.size()
+    };
+    struct msghdr mh {};
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];

@@ -49,7 +49,6 @@ ssize_t read_eintr(int fd, void* buf, size_t len) {
     return n;
 }
 
-
 // Write all of buf: guards against partial writes, EINTR, and EAGAIN on a non-blocking fd (waits
 // in poll() for POLLOUT). Returns false with errno set on a real error.
 bool write_all(int fd, const char* buf, size_t len) {

@@ -84,8 +84,9 @@ void write_file(const std::string& path, std::string_view data, mode_t mode) {
 
 void write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
     auto slash = path.rfind('/');
-    std::string tmp = slash == std::string::npos ? "." + path + ".tmp"
-                                                 : path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
+    std::string tmp = slash == std::string::npos
+                          ? "." + path + ".tmp"
+                          : path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
     write_file(tmp, data, mode);
     if (::rename(tmp.c_str(), path.c_str()) < 0) {
         int err = errno;
@@ -114,7 +115,7 @@ void remove_children(int dirfd, dev_t dev, const std::string& path) {
     while (struct dirent* e = ::readdir(d)) {
         std::string_view name = e->d_name;
         if (name == "." || name == "..") continue;
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
         if (S_ISDIR(st.st_mode)) {
             if (st.st_dev != dev) throw Error("remove " + path + "/" + e->d_name + ": is a mount point");
@@ -140,7 +141,7 @@ void remove_all(const std::string& path) {
         }
         throw_errno("open " + path);
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + path);
     remove_children(fd.get(), st.st_dev, path);
     if (::rmdir(path.c_str()) < 0 && errno != ENOENT) throw_errno("rmdir " + path);
@@ -162,7 +163,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 
 std::string rfc3339_now() {
     // UTC by hand (Howard Hinnant's civil_from_days): gmtime_r would read /etc/localtime first.
-    struct timespec ts{};
+    struct timespec ts {};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     int64_t days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
     days += 719468;

@@ -30,7 +30,8 @@ TEST_CASE("a state directory is made once and rolled back unless kept", "[state]
     }  // not kept: removed
     CHECK(::access((root.path + "/c1").c_str(), F_OK) != 0);
     CHECK_THROWS_WITH(rt::state::StateDir::open(root.path, "c1", false), Catch::Contains("does not exist"));
-    CHECK_THROWS_WITH(rt::state::StateDir::create(root.path, "../x"), Catch::Contains("invalid container id"));
+    CHECK_THROWS_WITH(rt::state::StateDir::create(root.path, "../x"),
+                      Catch::Contains("invalid container id"));
 }
 
 TEST_CASE("state.json round-trips and the status follows the process", "[state]") {
@@ -56,7 +57,7 @@ TEST_CASE("state.json round-trips and the status follows the process", "[state]"
     CHECK(back.cgroup == r.cgroup);
     rt::state::refresh(back, d);
     CHECK(back.state.status == rt::Status::Running);  // alive, no exec socket
-    back.state.init_start_time += 1;                   // same pid, another process
+    back.state.init_start_time += 1;                  // same pid, another process
     rt::state::refresh(back, d);
     CHECK(back.state.status == rt::Status::Stopped);
     CHECK(back.state.pid == 0);

@@ -46,7 +46,7 @@ TEST_CASE("files are written atomically and trees removed without following link
     std::string dir = ::mkdtemp(tmpl);
     rt::write_file_atomic(dir + "/state.json", "{\"a\":1}", 0600);
     CHECK(rt::read_file(dir + "/state.json") == "{\"a\":1}");
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat((dir + "/state.json").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     CHECK_FALSE(rt::read_file_if_exists(dir + "/.state.json.tmp"));

@@ -24,13 +24,13 @@ struct ContainerState {
     std::string ociVersion;
     std::string id;
     Status status = Status::Stopped;
-    int pid = 0;                  // 0 when stopped
+    int pid = 0;  // 0 when stopped
     std::string bundle;
     std::string rootfs;
     std::map<std::string, std::string> annotations;
-    std::string created;          // RFC 3339 with nanoseconds, UTC
-    std::string owner;            // user name of the uid that created it
-    uint64_t init_start_time = 0; // /proc/<pid>/stat field 22: tells a reused pid apart
+    std::string created;           // RFC 3339 with nanoseconds, UTC
+    std::string owner;             // user name of the uid that created it
+    uint64_t init_start_time = 0;  // /proc/<pid>/stat field 22: tells a reused pid apart
 
     // The JSON `rt state` prints (runc's field names).
     nlohmann::json to_json() const;
@@ -41,16 +41,16 @@ using LogSink = std::function<void(LogLevel, const std::string&)>;
 
 struct CreateOptions {
     std::string bundle = ".";
-    std::string pid_file;        // written with the container's pid after create
-    std::string console_socket;  // AF_UNIX path that receives the pty master (terminal: true)
-    bool no_pivot = false;       // MS_MOVE + chroot instead of pivot_root
-    bool no_new_keyring = false; // do not make a session keyring for the container
-    int preserve_fds = 0;        // fds 3 .. 3+N-1 pass into the container
+    std::string pid_file;         // written with the container's pid after create
+    std::string console_socket;   // AF_UNIX path that receives the pty master (terminal: true)
+    bool no_pivot = false;        // MS_MOVE + chroot instead of pivot_root
+    bool no_new_keyring = false;  // do not make a session keyring for the container
+    int preserve_fds = 0;         // fds 3 .. 3+N-1 pass into the container
 };
 
 struct RunOptions : CreateOptions {
-    bool detach = false;         // like create + start, then return
-    bool keep = false;           // do not delete the container after it exits
+    bool detach = false;  // like create + start, then return
+    bool keep = false;    // do not delete the container after it exits
 };
 
 class Runtime {

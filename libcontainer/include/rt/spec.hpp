@@ -25,7 +25,7 @@ struct IdMapping {
 
 struct Mount {
     std::string destination;
-    std::string type;     // empty: a bind mount when options say bind/rbind
+    std::string type;  // empty: a bind mount when options say bind/rbind
     std::string source;
     std::vector<std::string> options;
     std::vector<IdMapping> uidMappings;
@@ -33,7 +33,7 @@ struct Mount {
 };
 
 struct Root {
-    std::string path;     // absolute after load_bundle(): resolved against the bundle
+    std::string path;  // absolute after load_bundle(): resolved against the bundle
     bool readonly = false;
 };
 
