@@ -237,18 +237,15 @@ void mount_cgroup(const Context& ctx, const spec::Mount& m, int root_fd, int tar
         std::string sub_path = fd_path(sub.get());
         if (::mount(host_dir.c_str(), sub_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
             throw_errno("bind cgroup " + host_dir + " on " + m.destination + "/" + name);
-        if (flags & MS_RDONLY) {
-            sub.reset(::openat(dir.get(), name.c_str(),
-                               O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));  // the bind
-            sub_path = fd_path(sub.get());
-            if (::mount(nullptr, sub_path.c_str(), nullptr,
-                        MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(sub_path), nullptr) < 0)
-                throw_errno("remount cgroup " + name + " read-only");
-        }
     }
-    if (flags & MS_RDONLY)
-        if (::mount(nullptr, fd_path(dir.get()).c_str(), nullptr, MS_BIND | MS_REMOUNT | flags, nullptr) < 0)
-            throw_errno("remount " + m.destination + " read-only");
+    // The mount's flags on the tmpfs and every bind under it in one call, not a remount each.
+    struct mount_attr attr{};
+    if (flags & MS_RDONLY) attr.attr_set |= MOUNT_ATTR_RDONLY;
+    if (flags & MS_NOSUID) attr.attr_set |= MOUNT_ATTR_NOSUID;
+    if (flags & MS_NODEV) attr.attr_set |= MOUNT_ATTR_NODEV;
+    if (flags & MS_NOEXEC) attr.attr_set |= MOUNT_ATTR_NOEXEC;
+    if (attr.attr_set && sys_mount_setattr(dir.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+        throw_errno("set the flags of " + m.destination);
 }
 
 void do_mount(const Context& ctx, int root_fd, const spec::Mount& m) {

@@ -607,3 +607,31 @@ TEST_CASE("a bind mount's destination symlink can't redirect it to the host", "[
     REQUIRE(evil.has_value());
     CHECK(th::read_file("/proc/" + std::to_string(pid) + "/root/tmp/" + name + "/payload") == "payload\n");
 }
+
+TEST_CASE("a cgroup mount shows the container's own cgroups, read-only", "[mounts][cgroup]") {
+    th::Bundle b;
+    b.add_mount({{"destination", "/sys/fs/cgroup"},
+                 {"type", "cgroup"},
+                 {"source", "cgroup"},
+                 {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}});
+    const std::string id = th::unique_id("cgm");
+    std::string out = run_ok(b, {"sh", "-c",
+                                 "cat /proc/self/mountinfo; echo ---; "
+                                 "touch /sys/fs/cgroup/pids/x 2>/dev/null && echo writable || echo readonly; "
+                                 "cat /sys/fs/cgroup/pids/cgroup.procs | wc -l"});
+    auto mi = parse_mountinfo(before_marker(out));
+    const std::optional<MountEntry> top = find_mount(mi, "/sys/fs/cgroup");
+    REQUIRE(top.has_value());
+    if (th::is_rt()) CHECK(has_opt(top->opts, "ro"));  // runc 1.1 leaves the tmpfs itself rw
+    const std::optional<MountEntry> pids = find_mount(mi, "/sys/fs/cgroup/pids");
+    REQUIRE(pids.has_value());
+    INFO(pids->line);
+    CHECK(has_opt(pids->opts, "ro"));
+    CHECK(has_opt(pids->opts, "nosuid"));
+    // The bind's root is the container's cgroup, not the host's root cgroup.
+    CHECK(pids->line.find(" / /sys/fs/cgroup/pids ") == std::string::npos);
+    auto after = th::lines(after_marker(out));
+    REQUIRE(after.size() == 2);
+    CHECK(after[0] == "readonly");
+    CHECK(th::trim(after[1]) != "0");  // the container's own processes are listed
+}
