@@ -58,28 +58,6 @@ pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd = -1) {
     return static_cast<pid_t>(pid);
 }
 
-int ns_clone_flag(NamespaceType t) {
-    switch (t) {
-        case NamespaceType::Pid:
-            return CLONE_NEWPID;
-        case NamespaceType::Network:
-            return CLONE_NEWNET;
-        case NamespaceType::Mount:
-            return CLONE_NEWNS;
-        case NamespaceType::Ipc:
-            return CLONE_NEWIPC;
-        case NamespaceType::Uts:
-            return CLONE_NEWUTS;
-        case NamespaceType::User:
-            return CLONE_NEWUSER;
-        case NamespaceType::Cgroup:
-            return CLONE_NEWCGROUP;
-        case NamespaceType::Time:
-            return CLONE_NEWTIME;
-    }
-    return 0;
-}
-
 std::string mapping_text(const std::vector<spec::IdMapping>& maps) {
     std::string s;
     for (const auto& m : maps)
@@ -285,7 +263,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
         }
         if (n.type == NamespaceType::Pid || n.type == NamespaceType::Time) {
             const char* child_name = n.type == NamespaceType::Pid ? "pid_for_children" : "time_for_children";
-            int type = ns_clone_flag(n.type);
+            int type = init::clone_flag(n.type);
             auto& restore = n.type == NamespaceType::Pid ? pid_restore : time_restore;
             if (n.path.empty() && n.type == NamespaceType::Pid) {
                 clone_flags |= CLONE_NEWPID;
@@ -310,9 +288,9 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
         } else if (n.type == NamespaceType::Cgroup) {
             cfg.unshare_flags |= CLONE_NEWCGROUP;  // after the child is in its cgroup
         } else if (user_joined) {
-            cfg.unshare_flags |= ns_clone_flag(n.type);  // owned by the joined user namespace
+            cfg.unshare_flags |= init::clone_flag(n.type);  // owned by the joined user namespace
         } else {
-            clone_flags |= static_cast<unsigned long>(ns_clone_flag(n.type));
+            clone_flags |= static_cast<unsigned long>(init::clone_flag(n.type));
         }
     }
 
@@ -426,14 +404,19 @@ void release_init(const state::StateDir& dir) {
     if (!err.empty()) throw Error(err);
 }
 
-void run_poststart(const Runtime& rt, const state::Record& r) {
+// Run the poststart or poststop hooks saved in state.json; failures are warnings (runtime-spec).
+void run_saved_hooks(const Runtime& rt, const state::Record& r, const char* kind, Status status) {
     if (!r.hooks.is_object()) return;
-    auto hooks = r.hooks.value("poststart", nlohmann::json::array());
-    if (hooks.empty()) return;
-    spec::Spec tmp = spec::parse({{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststart", hooks}}}});
-    for (const auto& w :
-         hooks::run_all_warn(tmp.hooks.poststart, "poststart", hook_state(r.state, Status::Running)))
+    auto saved = r.hooks.value(kind, nlohmann::json::array());
+    if (saved.empty()) return;
+    spec::Spec tmp = spec::parse({{"ociVersion", r.state.ociVersion}, {"hooks", {{kind, saved}}}});
+    const auto& list = std::string(kind) == "poststart" ? tmp.hooks.poststart : tmp.hooks.poststop;
+    for (const auto& w : hooks::run_all_warn(list, kind, hook_state(r.state, status)))
         rt.log(LogLevel::Warning, w);
+}
+
+void run_poststart(const Runtime& rt, const state::Record& r) {
+    run_saved_hooks(rt, r, "poststart", Status::Running);
 }
 
 // Wait until a process that is not our child has exited (its pidfd turns readable).
@@ -559,14 +542,7 @@ void Runtime::remove(const std::string& id, bool force) {
                 wait_exit(fd.get());
             }
         }
-        if (r.hooks.is_object() && !r.hooks.value("poststop", nlohmann::json::array()).empty()) {
-            spec::Spec tmp = spec::parse(
-                {{"ociVersion", r.state.ociVersion}, {"hooks", {{"poststop", r.hooks["poststop"]}}}});
-            ContainerState s = r.state;
-            for (const auto& w :
-                 hooks::run_all_warn(tmp.hooks.poststop, "poststop", hook_state(s, Status::Stopped)))
-                log(LogLevel::Warning, w);
-        }
+        run_saved_hooks(*this, r, "poststop", Status::Stopped);
         cg->destroy();
         dir->remove();
     });

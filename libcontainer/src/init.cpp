@@ -23,11 +23,7 @@
 
 namespace rt::init {
 
-namespace {
-
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-int ns_flag(spec::NamespaceType t) {
+int clone_flag(spec::NamespaceType t) {
     switch (t) {
         case spec::NamespaceType::Pid:
             return CLONE_NEWPID;
@@ -48,6 +44,10 @@ int ns_flag(spec::NamespaceType t) {
     }
     return 0;
 }
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // The executable as execve will see it: args[0] itself when it has a '/', else the first match
 // in the container's PATH (process.env, as runc does), checked after pivot_root.
@@ -126,7 +126,7 @@ void run_steps(const Config& cfg) {
     if (m.type != sync::Msg::Go) throw Error("sync: expected GO");
 
     for (const auto& [type, fd] : cfg.join)
-        if (::setns(fd, ns_flag(type)) < 0)
+        if (::setns(fd, clone_flag(type)) < 0)
             throw_errno(std::string("join ") + spec::namespace_type_name(type) + " namespace");
     if (cfg.in_user_ns) {
         // Become the namespace's root: files made from here on belong to the mapped ids.

@@ -33,6 +33,9 @@ struct Config {
     sigset_t sigmask{};                  // the mask to restore before execve
 };
 
+// The CLONE_NEW* flag of a namespace type (for clone3, unshare and setns).
+int clone_flag(spec::NamespaceType t);
+
 // Never returns: execve()s the container process or _exit(1)s after sending ERROR.
 [[noreturn]] void run(const Config& cfg);
 
