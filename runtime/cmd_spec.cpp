@@ -1,4 +1,4 @@
-// rt spec [--bundle|-b DIR] [--rootless]: write a starter config.json (runc's) into DIR.
+// rt spec [--bundle|-b DIR] [--rootless] [--seccomp default]: write a starter config.json (runc's) into DIR.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,6 +21,8 @@ int cmd_spec(const GlobalOptions& /*g*/, const Args& args) {
         ("b,bundle", "path to the root of the bundle directory",
          cxxopts::value<std::string>()->default_value("."))                //
         ("rootless", "generate a configuration for a rootless container")  //
+        ("seccomp", "add a seccomp profile: \"default\" is rt's (see contrib/seccomp.md)",
+         cxxopts::value<std::string>())  //
         ("h,help", "show this help");
 
     std::vector<char*> argv;
@@ -35,7 +37,14 @@ int cmd_spec(const GlobalOptions& /*g*/, const Args& args) {
 
     const std::string bundle = result["bundle"].as<std::string>();
     const std::string path = (bundle.ends_with('/') ? bundle : bundle + "/") + "config.json";
-    const std::string text = rt::spec::default_spec(result.count("rootless") > 0).dump(2) + "\n";
+    nlohmann::json spec = rt::spec::default_spec(result.count("rootless") > 0);
+    if (result.count("seccomp")) {
+        const auto profile = result["seccomp"].as<std::string>();
+        if (profile != "default")
+            throw Error("spec: --seccomp: unknown profile \"" + profile + "\" (known: default)");
+        spec["linux"]["seccomp"] = rt::spec::default_seccomp_profile();
+    }
+    const std::string text = spec.dump(2) + "\n";
 
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 && errno == EEXIST) throw Error("File " + path + " exists. Remove it first", EEXIST);

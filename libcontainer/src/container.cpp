@@ -16,14 +16,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "cgroups.hpp"
 #include "fd.hpp"
 #include "hooks.hpp"
 #include "init.hpp"
 #include "rt/spec.hpp"
+#include "seccomp.hpp"
 #include "security.hpp"
 #include "state.hpp"
 #include "sync.hpp"
@@ -94,7 +97,7 @@ struct Launched {
 // socket(2)+bind(2)+listen(2) on <state dir>/exec.sock, named through the directory fd so the
 // path length of --root does not matter.
 UniqueFd listen_exec_socket(const state::StateDir& dir) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!sock) throw_errno("exec socket");
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
@@ -143,6 +146,41 @@ std::string hook_state(const ContainerState& s, Status status) {
     return j.dump();
 }
 
+// linux.sysctl may only set what belongs to the container's own namespaces (as runc): IPC
+// sysctls need an IPC namespace, net.* a network namespace other than the host's,
+// kernel.hostname/domainname a UTS namespace. Anything else would change the host.
+void validate_sysctl(const spec::Linux& lx) {
+    static const std::set<std::string> kIpc = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                               "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                               "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (const auto& [raw, value] : lx.sysctl) {
+        std::string key = raw;
+        std::replace(key.begin(), key.end(), '/', '.');
+        auto fail = [&](const std::string& why) {
+            throw Error("config.json: linux.sysctl: \"" + raw + "\": " + why);
+        };
+        auto need = [&](NamespaceType t, const char* what) {
+            const auto* ns = lx.find_namespace(t);
+            if (!ns) fail(std::string("needs a private ") + what + " namespace (linux.namespaces has none)");
+            return ns;
+        };
+        if (kIpc.count(key) || key.rfind("fs.mqueue.", 0) == 0) {
+            need(NamespaceType::Ipc, "IPC");
+        } else if (key.rfind("net.", 0) == 0) {
+            const auto* ns = need(NamespaceType::Network, "network");
+            struct stat a {
+            }, b{};
+            if (!ns->path.empty() && ::stat(ns->path.c_str(), &a) == 0 &&
+                ::stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                fail("the network namespace " + ns->path + " is the host's");
+        } else if (key == "kernel.hostname" || key == "kernel.domainname") {
+            need(NamespaceType::Uts, "UTS");
+        } else {
+            fail("not namespaced: setting it would change the host");
+        }
+    }
+}
+
 void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool foreground,
                        std::vector<std::string>& warnings) {
     if (!s.process) throw Error("config.json: process: required to create a container");
@@ -171,6 +209,7 @@ void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool fore
                     warnings.push_back("config.json: process.capabilities: unknown capability " + name +
                                        ", ignored");
     }
+    validate_sysctl(*s.linux);
     struct stat st {};
     if (::stat(s.root.path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: " + s.root.path + " is not a directory");
@@ -182,6 +221,11 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     spec::Spec s = spec::load_bundle(opts.bundle, &warnings);
     validate_for_host(s, opts, foreground, warnings);
     for (const auto& w : warnings) rt.log(LogLevel::Warning, w);
+    security::Plan plan =
+        security::prepare(*s.process, s.linux ? &*s.linux : nullptr, rt.root() + "/seccomp");
+    if (plan.seccomp)
+        rt.log(LogLevel::Debug, plan.seccomp->from_cache ? "seccomp: filter loaded from the cache"
+                                                         : "seccomp: filter compiled and cached");
 
     state::StateDir dir = state::StateDir::create(rt.root(), id);
     state::Record rec;
@@ -229,6 +273,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cfg.no_pivot = opts.no_pivot;
     cfg.no_new_keyring = opts.no_new_keyring;
     cfg.preserve_fds = opts.preserve_fds;
+    cfg.security = &plan;
+    if (::stat("/proc/self/exe", &cfg.runtime_exe) < 0) throw_errno("stat /proc/self/exe");
     cfg.cgroup_dirs = rec.cgroup.value("dirs", std::vector<std::string>{});
     cfg.hooks_round_trip = !s.hooks.prestart.empty() || !s.hooks.createRuntime.empty() ||
                            !s.hooks.createContainer.empty() || !s.hooks.startContainer.empty();
@@ -378,8 +424,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
 // Release a created container's init: connect to its exec socket and say go. The init runs the
 // startContainer hooks and execs; the connection is CLOEXEC there, so EOF means the process is
 // running, and bytes before it are the init's error. The socket is removed ("running").
-void release_init(const state::StateDir& dir) {
-    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+void release_init(const state::StateDir& dir, const state::Record& rec) {
+    UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!sock) throw_errno("socket");
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
@@ -391,14 +437,26 @@ void release_init(const state::StateDir& dir) {
             throw Error("cannot start container \"" + dir.id() + "\": its init process is gone");
         throw_errno("connect to exec socket");
     }
-    if (!write_all(sock.get(), "0")) throw_errno("write exec socket");
+    sync::send(sock.get(), sync::Msg::Go);
     std::string err;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(sock.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        err.append(buf, static_cast<size_t>(n));
+    sync::Message m;
+    while (sync::try_recv(sock.get(), m)) {
+        if (m.type == sync::Msg::Error) {
+            err += m.payload;
+        } else if (m.type == sync::Msg::SeccompListener && m.fd) {
+            // The runtime-spec's "container process state" for the seccomp agent.
+            auto info = nlohmann::json::parse(m.payload);
+            nlohmann::json process_state = {
+                {"ociVersion", rec.state.ociVersion},
+                {"fds", {"seccompFd"}},
+                {"pid", rec.state.pid},
+                {"metadata", info.value("listenerMetadata", "")},
+                {"state", nlohmann::json::parse(hook_state(rec.state, Status::Created))}};
+            seccomp::send_to_listener(info.value("listenerPath", ""), m.fd.get(), process_state);
+            sync::send(sock.get(), sync::Msg::ListenerDone);
+        } else {
+            throw Error(std::string("exec socket: unexpected message ") + sync::msg_name(m.type));
+        }
     }
     ::unlinkat(dir.fd(), "exec.sock", 0);
     if (!err.empty()) throw Error(err);
@@ -446,7 +504,7 @@ void Runtime::start(const std::string& id) {
         state::refresh(r, dir);
         if (r.state.status == Status::Stopped) throw Error("cannot start a container that has stopped");
         if (r.state.status != Status::Created) throw Error("cannot start an already running container");
-        release_init(dir);
+        release_init(dir, r);
         run_poststart(*this, r);
     });
 }
@@ -553,7 +611,7 @@ int Runtime::run(const std::string& id, const RunOptions& opts) {
         // A container whose start fails is removed again (unless --keep), as runc does.
         auto start_or_remove = [&](Launched& l) {
             try {
-                release_init(l.dir);
+                release_init(l.dir, l.record);
             } catch (const Error&) {
                 { state::StateDir released = std::move(l.dir); }
                 ::waitpid(l.pid, nullptr, 0);

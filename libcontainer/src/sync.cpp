@@ -34,6 +34,10 @@ const char* msg_name(Msg m) {
             return "READY";
         case Msg::Error:
             return "ERROR";
+        case Msg::SeccompListener:
+            return "SECCOMP_LISTENER";
+        case Msg::ListenerDone:
+            return "LISTENER_DONE";
     }
     return "?";
 }

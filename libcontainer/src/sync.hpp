@@ -19,10 +19,19 @@
 //  ◄────────────────── PTY_MASTER {fd}         the pty master (SCM_RIGHTS)
 //  ◄─────────────────────────── READY {}       blocks in accept() on exec.sock
 //  state.json ("created"), pid file; exits
-//  (`rt start` connects to exec.sock) ───────► startContainer hooks, privileges dropped,
-//                                              seccomp, execve; an error after READY goes to
-//                                              `rt start` over that connection instead
 //  ◄──────────────────── ERROR {message}       at any step above; the child then _exit(1)s
+//
+// `rt start` (or a foreground `rt run`) then connects to exec.sock, a SOCK_SEQPACKET listener,
+// and speaks the same framing on that connection:
+//
+//  rt start                                    container init
+//  GO ─────────────────────────────────────►   startContainer hooks, privileges dropped
+//  ◄── SECCOMP_LISTENER {listenerPath,         seccomp loaded with SCMP_ACT_NOTIFY rules:
+//        listenerMetadata} {fd}                the listener fd (SCM_RIGHTS); waits
+//  sends fd + container state to listenerPath
+//  LISTENER_DONE ──────────────────────────►   (EOF instead: rt start failed; the init exits)
+//  ◄──────────────────── ERROR {message}       a hook, a privilege step or execve failed
+//  EOF                                         execve succeeded (the connection is CLOEXEC)
 //
 // The child never prints: its errors travel as ERROR so `rt create` reports them in one line.
 // After READY the socket is CLOEXEC in the child, so EOF tells a foreground `rt run` that the
@@ -44,12 +53,14 @@ enum class Msg : uint32_t {
     PtyMaster,
     Ready,
     Error,
+    SeccompListener,
+    ListenerDone,
 };
 
 struct Message {
     Msg type{};
     std::string payload;
-    UniqueFd fd;  // with PtyMaster
+    UniqueFd fd;  // with PtyMaster, SeccompListener
 };
 
 // Send one message (fd >= 0 is attached with SCM_RIGHTS). Throws rt::Error.

@@ -3,10 +3,14 @@
 # crun side by side. Prints, per runtime, the median (and p10, p90) wall time of one run in ms and
 # the peak RSS over all runs, then the ratios rt/crun and rt/runc.
 #
-#   test/bench/run-bench.sh [-n N] [--rt PATH] [N]
+#   test/bench/run-bench.sh [-n N] [--rt PATH] [--seccomp] [--cold] [N]
 #
-#   N        runs per runtime (default 50; or env N)
-#   --rt     the rt binary (default build/runtime/rt; or env RT)
+#   N          runs per runtime (default 50; or env N)
+#   --rt       the rt binary (default build/runtime/rt; or env RT)
+#   --seccomp  the bundle gets rt's default seccomp profile (`rt spec --seccomp default`), the
+#              same for all three runtimes
+#   --cold     rt's seccomp filter cache (<root>/seccomp) is emptied before every rt run, so each
+#              run compiles the filter, as crun and runc always do
 #
 # Run as root. Missing runc, crun, GNU time or busybox-static are installed with apt-get.
 #
@@ -51,6 +55,7 @@ if [ "${1:-}" = --leg ]; then
     trap 'rm -f -- "$rss"' EXIT
     for ((i = 0; i <= n; i++)); do
         id="bench-$name-$$-$i"
+        [ "${BENCH_COLD:-0}" = 1 ] && rm -rf -- "$root/seccomp"
         t0=$(now_us)
         /usr/bin/time -f %M -o "$rss" "$bin" --root "$root" run --bundle "$bundle" "$id" \
             </dev/null >/dev/null 2>"$out.stderr"
@@ -76,8 +81,12 @@ usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
 
 n=${N:-50}
 rt=${RT:-$repo/build/runtime/rt}
+seccomp=0
+export BENCH_COLD=0
 while [ $# -gt 0 ]; do
     case $1 in
+        --seccomp) seccomp=1; shift ;;
+        --cold) BENCH_COLD=1; shift ;;
         -n) n=${2:?-n needs a number}; shift 2 ;;
         --rt) rt=${2:?--rt needs a path}; shift 2 ;;
         --rt=*) rt=${1#--rt=}; shift ;;
@@ -126,7 +135,20 @@ if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '"/bin/true"
     exit 1
 fi
 
+if [ "$seccomp" = 1 ]; then
+    # Splice rt's default profile in as the last member of "linux" (runc's spec ends with it).
+    "$rt" spec --bundle "$work" --seccomp default || exit 1
+    profile=$(sed -n '/^    "seccomp": {/,/^    }/p' "$work/config.json")
+    [ -n "$profile" ] || { echo "run-bench.sh: no seccomp profile in rt spec's output" >&2; exit 1; }
+    awk -v p="$profile" '
+        /^  "linux": {/ { inlinux = 1 }
+        inlinux && /^  }/ { sub(/[[:space:]]*$/, "", last); print last ","; print p; print; inlinux = 0; last = ""; next }
+        inlinux { if (have) print last; last = $0; have = 1; next }
+        { print }' "$bundle/config.json" >"$work/config.seccomp.json" && mv "$work/config.seccomp.json" "$bundle/config.json"
+    grep -q SCMP_ACT_ERRNO "$bundle/config.json" || { echo "run-bench.sh: could not add the profile" >&2; exit 1; }
+fi
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
+[ "$seccomp" = 1 ] && echo "bench: with rt's default seccomp profile; rt's filter cache is $([ "$BENCH_COLD" = 1 ] && echo "emptied before every run (cold)" || echo "kept (warm after the warm-up run)")"
 if mountpoint -q "$unified" 2>/dev/null; then
     echo "bench: hybrid cgroup host: every leg (rt, runc, crun alike) runs under 'unshare -m' with $unified unmounted (crun 1.8 refuses hybrid hosts)"
 fi

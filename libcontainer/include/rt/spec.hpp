@@ -170,4 +170,8 @@ nlohmann::json to_json(const Spec& spec);
 // mounts, masked and read-only paths). rootless: as `runc spec --rootless`.
 nlohmann::json default_spec(bool rootless);
 
+// rt's default seccomp profile for linux.seccomp (`rt spec --seccomp default`): an allow-list;
+// contrib/seccomp.md says what it denies.
+nlohmann::json default_seccomp_profile();
+
 }  // namespace rt::spec
