@@ -33,6 +33,18 @@ void check_nothing_left(const std::string& id) {
     CHECK(rt({"state", id}).status != 0);
 }
 
+// b's container fails to run with an error containing needle, and leaves nothing behind.
+void expect_refused(Bundle& b, const std::string& needle, const std::string& prefix = "refused") {
+    const std::string id = unique_id(prefix);
+    Result r = b.run(id);
+    INFO(b.config().dump());
+    INFO(r.err);
+    CHECK(r.status != 0);
+    CHECK(r.err.find(needle) != std::string::npos);
+    CHECK(lines(r.err).size() == 1);
+    check_nothing_left(id);
+}
+
 // The process's /proc/self/stat fields after the command name: index 0 is field 3 (state).
 std::vector<std::string> stat_fields(const std::string& stat) {
     std::vector<std::string> f;
@@ -210,14 +222,7 @@ TEST_CASE("seccomp: bad profiles are one-line errors naming the JSON path; nothi
     for (const auto& c : cases) {
         Bundle b;
         b.config()["linux"]["seccomp"] = c.seccomp;
-        const std::string id = unique_id("badsec");
-        Result r = b.run(id);
-        INFO(c.seccomp.dump());
-        INFO(r.err);
-        CHECK(r.status != 0);
-        CHECK(r.err.find(c.needle) != std::string::npos);
-        CHECK(lines(r.err).size() == 1);
-        check_nothing_left(id);
+        expect_refused(b, c.needle, "badsec");
     }
 }
 
@@ -400,13 +405,7 @@ TEST_CASE("sysctl: keys outside the container's namespaces are refused", "[sysct
         if (!c.remove_ns.empty()) b.remove_namespace(c.remove_ns);
         if (c.remove_ns == "uts") b.config().erase("hostname");
         b.config()["linux"]["sysctl"] = {{c.key, "1"}};
-        const std::string id = unique_id("sysctl");
-        Result r = b.run(id);
-        INFO(c.key << ": " << r.err);
-        CHECK(r.status != 0);
-        CHECK(r.err.find("linux.sysctl: \"" + c.key + "\"") != std::string::npos);
-        CHECK(r.err.find(c.needle) != std::string::npos);
-        check_nothing_left(id);
+        expect_refused(b, "linux.sysctl: \"" + c.key + "\": " + c.needle, "sysctl");
     }
 }
 
@@ -427,11 +426,7 @@ TEST_CASE("process.scheduler: policy and nice", "[sched][rt-only]") {
 TEST_CASE("process.scheduler: bad values are errors with the path", "[sched][rt-only]") {
     Bundle b;
     b.config()["process"]["scheduler"] = {{"policy", "SCHED_FASTEST"}};
-    const std::string id = unique_id("sched");
-    Result r = b.run(id);
-    CHECK(r.status != 0);
-    CHECK(r.err.find("process.scheduler.policy: unknown policy \"SCHED_FASTEST\"") != std::string::npos);
-    check_nothing_left(id);
+    expect_refused(b, "process.scheduler.policy: unknown policy \"SCHED_FASTEST\"", "sched");
 }
 
 TEST_CASE("process.ioPriority is the container process's I/O priority", "[ioprio][rt-only]") {
@@ -480,12 +475,7 @@ TEST_CASE("LSM labels: a clear error when the LSM is not active", "[lsm][rt-only
          }) {
         Bundle b;
         b.config()[c.where][c.field] = c.value;
-        const std::string id = unique_id("lsm");
-        Result r = b.run(id);
-        INFO(r.err);
-        CHECK(r.status != 0);
-        CHECK(r.err.find(c.needle) != std::string::npos);
-        check_nothing_left(id);
+        expect_refused(b, c.needle, "lsm");
     }
 }
 
@@ -500,12 +490,7 @@ TEST_CASE("CVE-2019-5736: the runtime's binary is never executed in the containe
     ::symlink("/proc/self/exe", (b.rootfs() + "/evil3").c_str());
     for (std::string target : {"/proc/self/exe", "/evil", "/evil2", "/evil3"}) {
         b.args({target});
-        const std::string id = unique_id("cve5736");
-        Result r = b.run(id);
-        INFO(target << ": " << r.err);
-        CHECK(r.status != 0);
-        CHECK(r.err.find("refusing to run the runtime's own binary") != std::string::npos);
-        check_nothing_left(id);
+        expect_refused(b, "refusing to run the runtime's own binary", "cve5736");
     }
 }
 
