@@ -1,6 +1,7 @@
 // The process section of config.json: args, env, cwd, user, umask, rlimits, capabilities, plus
 // hostname/domainname.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
@@ -239,26 +240,32 @@ TEST_CASE("non-root user keeps no capabilities without ambient ones", "[process]
 }
 
 TEST_CASE("only stdio and --preserve-fds cross into the container", "[process][security]") {
+    // The container process is `sleep`, which opens nothing: its fds, seen from the host, are
+    // exactly what crossed (a shell inside would show its own pipes and saved fds).
     Bundle b;
-    // ls lists the fds of the shell ($$), not its own. No pipeline: the shell would hold a pipe
-    // end while ls looks.
-    b.args({"sh", "-c", "ls /proc/$$/fd > /tmp/fds; tr '\\n' ' ' < /tmp/fds; { cat <&3; } 2>/dev/null; true"});
+    b.args({"sleep", "100"});
     b.save();
     const std::string id = unique_id("fds");
     b.track(id);
-    SECTION("the caller's fds 3 and 4 stay out without --preserve-fds") {
-        Result r = sh("exec 3</etc/hostname 4</etc/hostname; " + shell_quote(rt_argv({"run", "-b", b.dir(), id})));
+    write_file(b.dir() + "/fd3", "from-fd-3\n");
+    auto launch = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> create = {"create", "-b", b.dir()};
+        create.insert(create.end(), extra.begin(), extra.end());
+        create.push_back(id);
+        Result r = sh("exec 3<'" + b.dir() + "/fd3' 4</etc/hostname 5</etc/hostname; " +
+                      shell_quote(rt_argv(create)) + " && " + shell_quote(rt_argv({"start", id})));
         INFO(r.err);
-        CHECK(r.status == 0);
-        CHECK(r.out == "0 1 2 ");
+        REQUIRE(r.status == 0);
+        return "/proc/" + std::to_string(state(id)["pid"].get<int>()) + "/fd";
+    };
+    SECTION("the caller's fds 3, 4 and 5 stay out without --preserve-fds") {
+        CHECK(list_dir(launch({})) == std::vector<std::string>{"0", "1", "2"});
     }
     SECTION("--preserve-fds 2 passes exactly fds 3 and 4") {
-        write_file(b.dir() + "/fd3", "from-fd-3\n");
-        Result r = sh("exec 3<'" + b.dir() + "/fd3' 4</etc/hostname 5</etc/hostname; " +
-                      shell_quote(rt_argv({"run", "-b", b.dir(), "--preserve-fds", "2", id})));
-        INFO(r.err);
-        INFO(r.out);
-        CHECK(r.status == 0);
-        CHECK(r.out == "0 1 2 3 4 from-fd-3\n");
+        std::string fds = launch({"--preserve-fds", "2"});
+        CHECK(list_dir(fds) == std::vector<std::string>{"0", "1", "2", "3", "4"});
+        char target[4096] = {};
+        CHECK(::readlink((fds + "/3").c_str(), target, sizeof target - 1) > 0);
+        CHECK(std::string(target) == b.dir() + "/fd3");
     }
 }
