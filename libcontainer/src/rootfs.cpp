@@ -279,6 +279,11 @@ void do_mount(const Context& ctx, int root_fd, const spec::Mount& m) {
             }
         } else {
             unsigned long f = o.flags & ~(MS_BIND | MS_REC);
+            // linux.mountLabel labels the filesystems rt makes for the container (as runc);
+            // security::prepare refuses it on hosts without SELinux.
+            const std::string& label = ctx.spec->linux ? ctx.spec->linux->mountLabel : std::string();
+            if (!label.empty() && (m.type == "tmpfs" || m.type == "devpts" || m.type == "mqueue"))
+                o.data += (o.data.empty() ? "" : ",") + std::string("context=\"") + label + "\"";
             const char* data = o.data.empty() ? nullptr : o.data.c_str();
             if (::mount(source.empty() ? m.type.c_str() : source.c_str(), target.c_str(), m.type.c_str(), f,
                         data) < 0)

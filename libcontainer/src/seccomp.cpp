@@ -207,7 +207,9 @@ struct Ctx {
 
 std::vector<sock_filter> build(const Parsed& p) {
     Ctx c(p.default_action);
-    seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);  // binary tree: long lists stay fast
+    // A binary tree over the syscall numbers: a long allow-list costs a few comparisons per
+    // syscall instead of hundreds. Building it costs ~25 ms more, paid once thanks to the cache.
+    seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (uint32_t a : p.arches) {
         int rc = seccomp_arch_add(c.ctx, a);
         if (rc < 0 && rc != -EEXIST)

@@ -141,10 +141,21 @@ if [ "$seccomp" = 1 ]; then
     profile=$(sed -n '/^    "seccomp": {/,/^    }/p' "$work/config.json")
     [ -n "$profile" ] || { echo "run-bench.sh: no seccomp profile in rt spec's output" >&2; exit 1; }
     awk -v p="$profile" '
-        /^  "linux": {/ { inlinux = 1 }
-        inlinux && /^  }/ { sub(/[[:space:]]*$/, "", last); print last ","; print p; print; inlinux = 0; last = ""; next }
-        inlinux { if (have) print last; last = $0; have = 1; next }
-        { print }' "$bundle/config.json" >"$work/config.seccomp.json" && mv "$work/config.seccomp.json" "$bundle/config.json"
+        /^[[:space:]]*"linux": \{/ { inlinux = 1; depth = 0 }
+        {
+            if (inlinux) {
+                line = $0
+                opens = gsub(/\{/, "{", line); closes = gsub(/\}/, "}", line)
+                depth += opens - closes
+                if (depth == 0 && closes > 0) {  # the closing brace of "linux"
+                    sub(/[[:space:]]*$/, "", prev); print prev ","; print p; prev = $0; inlinux = 0; next
+                }
+            }
+            if (have) print prev
+            prev = $0; have = 1
+        }
+        END { if (have) print prev }' "$bundle/config.json" >"$work/config.seccomp.json" &&
+        mv "$work/config.seccomp.json" "$bundle/config.json"
     grep -q SCMP_ACT_ERRNO "$bundle/config.json" || { echo "run-bench.sh: could not add the profile" >&2; exit 1; }
 fi
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
