@@ -3,10 +3,13 @@
 # crun side by side. Prints, per runtime, the median (and p10, p90) wall time of one run in ms and
 # the peak RSS over all runs, then the ratios rt/crun and rt/runc.
 #
-#   test/bench/run-bench.sh [-n N] [--rt PATH] [N]
+#   test/bench/run-bench.sh [-n N] [--rt PATH] [--resources] [N]
 #
-#   N        runs per runtime (default 50; or env N)
-#   --rt     the rt binary (default build/runtime/rt; or env RT)
+#   N            runs per runtime (default 50; or env N)
+#   --rt         the rt binary (default build/runtime/rt; or env RT)
+#   --resources  add cgroup limits to the bundle (memory 256 MiB, memory+swap 256 MiB, pids 1024,
+#                cpu shares 512), so each run also writes them; runc's default device rule (deny
+#                all, plus each runtime's default allow list) is in every run either way
 #
 # Run as root. Missing runc, crun, GNU time or busybox-static are installed with apt-get.
 #
@@ -76,8 +79,10 @@ usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
 
 n=${N:-50}
 rt=${RT:-$repo/build/runtime/rt}
+resources=0
 while [ $# -gt 0 ]; do
     case $1 in
+        --resources) resources=1; shift ;;
         -n) n=${2:?-n needs a number}; shift 2 ;;
         --rt) rt=${2:?--rt needs a path}; shift 2 ;;
         --rt=*) rt=${1#--rt=}; shift ;;
@@ -126,7 +131,17 @@ if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '"/bin/true"
     exit 1
 fi
 
+if [ "$resources" = 1 ]; then
+    sed -i 's|^\([[:space:]]*\)"resources": {|\1"resources": { "memory": {"limit": 268435456, "swap": 268435456}, "pids": {"limit": 1024}, "cpu": {"shares": 512},|' \
+        "$bundle/config.json"
+    if ! grep -q '"limit": 268435456' "$bundle/config.json"; then
+        echo "run-bench.sh: could not add resources to config.json" >&2
+        exit 1
+    fi
+fi
+
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
+[ "$resources" = 1 ] && echo "bench: with linux.resources memory 256 MiB (+swap 256 MiB), pids 1024, cpu shares 512"
 if mountpoint -q "$unified" 2>/dev/null; then
     echo "bench: hybrid cgroup host: every leg (rt, runc, crun alike) runs under 'unshare -m' with $unified unmounted (crun 1.8 refuses hybrid hosts)"
 fi
