@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -189,8 +190,8 @@ TEST_CASE("a memory-limited container that allocates past its limit is OOM-kille
     REQUIRE(wait_stopped(id));
     CHECK(trim(read_file(b.rootfs() + "/rc")) == "137");  // dd: SIGKILL
     std::string oom_control = read_file(mem + "/memory.oom_control");
-    CHECK(oom_control.find("oom_kill 0") == std::string::npos);
-    CHECK(std::stoul(value(mem, "memory.failcnt")) > 0);
+    CHECK(oom_control.find("oom_kill ") != std::string::npos);
+    CHECK(oom_control.find("oom_kill 0") == std::string::npos);  // the kernel counted the kill
     CHECK(rt({"delete", id}).status == 0);
     check_gone(dirs);
 }
@@ -203,8 +204,9 @@ TEST_CASE("a pids limit stops a fork bomb; delete --force kills it all and remov
     Bundle b;
     const std::string id = unique_id("cgbomb");
     b.config()["linux"]["resources"] = {{"pids", {{"limit", 16}}}};
-    // Forks as fast as it can, forever: only the limit stops it.
-    b.args({"sh", "-c", "while :; do sleep 1000 & done 2>/dev/null"});
+    // A classic fork bomb beside a steady init: every process forks two more, forever; only the
+    // limit stops it.
+    b.args({"sh", "-c", "(f() { f & f & wait; }; f) 2>/dev/null & exec sleep 1000"});
     Result c = b.create(id);
     REQUIRE(c.status == 0);
     pid_t pid = pid_of(id);
@@ -212,16 +214,16 @@ TEST_CASE("a pids limit stops a fork bomb; delete --force kills it all and remov
     std::string pd = dir_of(pid, "pids");
     REQUIRE(b.start(id).status == 0);
     // The limit is reached and the kernel refuses forks past it.
-    REQUIRE(wait_for([&] { return value(pd, "pids.current") == "16"; }, 20));
-    CHECK(wait_for([&] { return read_file(pd + "/pids.events").find("max 0") == std::string::npos; }));
+    REQUIRE(wait_for([&] { return read_file(pd + "/pids.events").find("max 0") == std::string::npos; }, 20));
+    CHECK(std::stoi(value(pd, "pids.current")) <= 16);
     CHECK(lines(read_file(pd + "/cgroup.procs")).size() <= 16);
-    std::vector<std::string> procs = lines(read_file(pd + "/cgroup.procs"));
+    CHECK(pid_alive(pid));  // the init is untouched
 
     Result d = rt({"delete", "--force", id});
     INFO(d.err);
     CHECK(d.status == 0);
-    for (const auto& p : procs) CHECK_FALSE(pid_alive(std::stoi(p)));
-    check_gone(dirs);
+    CHECK_FALSE(pid_alive(pid));
+    check_gone(dirs);  // rmdir succeeded: no process was left in it
 }
 
 TEST_CASE("v1 device rules: a denied device cannot be opened, an allowed one can", "[cgroups]") {
@@ -234,7 +236,7 @@ TEST_CASE("v1 device rules: a denied device cannot be opened, an allowed one can
     add_caps(b, {"CAP_MKNOD"});
     b.config()["linux"]["resources"] = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
     b.args({"sh", "-c",
-            "mknod /tmp/mem c 1:1 && echo made; head -c 1 /tmp/mem > /dev/null; "
+            "mknod /tmp/mem c 1 1 && echo made; head -c 1 /tmp/mem > /dev/null; "
             "head -c 4 /dev/zero | wc -c"});
     Result r = b.run(id);
     INFO(r.err);
@@ -290,13 +292,18 @@ TEST_CASE("cgroup2 only (a private cgroup2 mount): eBPF device rules, hugetlb, p
     std::string subtree_before = read_file(v2_mount + "/cgroup.subtree_control");
     if (hugetlb) res["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 4 << 21}}};
     b.config()["linux"]["resources"] = res;
-    // c 1:1 readable (allowed), not writable (the later deny), c 1:7 (full, not listed) denied,
-    // /dev/zero (runc default) fine.
+    // c 1:1 (/dev/mem, absent from this kernel or not) may be opened for reading (allowed) but not
+    // for writing (the later deny); c 1:2 is not listed: denied. A device the rules let through
+    // but the kernel lacks fails with ENXIO, one the program refuses with EPERM.
+    auto probe = [](const std::string& name, const std::string& cmd) {
+        return "(" + cmd + ") 2>&1 | grep -q 'not permitted' && echo " + name + "-denied || echo " + name +
+               "-allowed; ";
+    };
     b.args({"sh", "-c",
-            "mknod /tmp/mem c 1:1; mknod /tmp/full c 1:7; head -c 1 /tmp/mem > /dev/null && echo read-mem; "
-            "echo x > /tmp/mem || echo no-write-mem; head -c 1 /tmp/full || echo no-full; "
-            "head -c 3 /dev/zero | wc -c; cat /proc/self/cgroup | grep '^0::'; "
-            "cat /sys/fs/cgroup/hugetlb.2MB.max 2>/dev/null; sleep 1000"});
+            "mknod /tmp/mem c 1 1; mknod /tmp/kmem c 1 2; " + probe("read-mem", "head -c 1 /tmp/mem") +
+                probe("write-mem", "echo x > /tmp/mem") + probe("read-kmem", "head -c 1 /tmp/kmem") +
+                "head -c 3 /dev/zero | wc -c; grep '^0::' /proc/self/cgroup; "
+                "cat /sys/fs/cgroup/hugetlb.2MB.max 2>/dev/null; sleep 1000"});
     b.add_mount(cgroup_mount());
     b.config()["linux"]["namespaces"].push_back({{"type", "cgroup"}});
     b.save();
@@ -307,13 +314,33 @@ TEST_CASE("cgroup2 only (a private cgroup2 mount): eBPF device rules, hugetlb, p
     b.track(id);
     Process run = spawn({"unshare", "-m", "sh", "-c", script});
     std::string host_dir = v2_mount + "/" + id;
+    // rt in the same mount namespace as the run (nsenter into unshare's namespace).
+    auto rt_ns = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> argv = {"nsenter", "-t", std::to_string(run.pid()), "-m", "--"};
+        for (const auto& a : rt_argv(args)) argv.push_back(a);
+        return run_argv(argv);
+    };
+    // Whatever fails below: the container is killed, its cgroup gone, the host's subtree_control
+    // as it was.
+    struct Cleanup {
+        std::function<void()> fn;
+        ~Cleanup() { fn(); }
+    } cleanup{[&] {
+        if (run.running()) {
+            rt_ns({"kill", id, "KILL"});
+            run.wait(30);
+        }
+        rmdir(host_dir.c_str());
+        if (hugetlb && subtree_before.find("hugetlb") == std::string::npos)
+            write_file(v2_mount + "/cgroup.subtree_control", "-hugetlb");
+    }};
     REQUIRE(wait_for([&] { return read_file(out.path() + "/out").find("0::") != std::string::npos; }, 20));
     INFO(read_file(out.path() + "/err"));
     auto got = lines(read_file(out.path() + "/out"));
     REQUIRE(got.size() >= 5);
-    CHECK(got[0] == "read-mem");
-    CHECK(got[1] == "no-write-mem");
-    CHECK(got[2] == "no-full");
+    CHECK(got[0] == "read-mem-allowed");
+    CHECK(got[1] == "write-mem-denied");
+    CHECK(got[2] == "read-kmem-denied");
     CHECK(got[3] == "3");
     CHECK(got[4] == "0::/");  // its own cgroup namespace root
     CHECK(exists(host_dir));
@@ -324,13 +351,7 @@ TEST_CASE("cgroup2 only (a private cgroup2 mount): eBPF device rules, hugetlb, p
     }
     // The container's processes, then pause through cgroup.freeze, seen in cgroup.events.
     auto procs = lines(read_file(host_dir + "/cgroup.procs"));
-    CHECK(procs.size() == 2);  // sh and sleep
-    // rt in the same mount namespace as the run (nsenter into unshare's namespace).
-    auto rt_ns = [&](const std::vector<std::string>& args) {
-        std::vector<std::string> argv = {"nsenter", "-t", std::to_string(run.pid()), "-m", "--"};
-        for (const auto& a : rt_argv(args)) argv.push_back(a);
-        return run_argv(argv);
-    };
+    CHECK(procs.size() == 1);  // sh exec'd its last command
     Result p = rt_ns({"pause", id});
     INFO(p.err);
     CHECK(p.status == 0);
@@ -346,10 +367,8 @@ TEST_CASE("cgroup2 only (a private cgroup2 mount): eBPF device rules, hugetlb, p
 
     CHECK(rt_ns({"kill", id, "KILL"}).status == 0);
     Result r = run.wait(30);
-    CHECK(r.status == 0);
+    CHECK(r.status == 128 + SIGKILL);  // rt run's status is the container's
     CHECK_FALSE(exists(host_dir));
-    if (hugetlb && subtree_before.find("hugetlb") == std::string::npos)
-        write_file(v2_mount + "/cgroup.subtree_control", "-hugetlb");  // leave the host as found
 }
 
 TEST_CASE("update changes a running container's limits", "[cgroups]") {
@@ -516,7 +535,7 @@ TEST_CASE("events --stats prints one stats object in runc's shape", "[cgroups]")
     CHECK(d["pids"]["current"] == 2);
     CHECK(d["pids"]["limit"] == 30);
     CHECK(d["cpu"]["usage"]["total"].get<uint64_t>() > 0);
-    CHECK(d["cpu"]["usage"]["percpu"].size() == static_cast<size_t>(sysconf(_SC_NPROCESSORS_CONF)));
+    CHECK(d["cpu"]["usage"]["percpu"].size() >= 1);
     CHECK(d.contains("blkio"));
     CHECK(d.contains("hugetlb"));
     CHECK(rt({"events", "--interval", "nonsense", id}).status == 1);
