@@ -524,11 +524,18 @@ void apply_resources(const Locator& where, const Resources& r, bool creating) {
         else
             memory_v1(h, r.memory, creating);
     }
-    const Hierarchy* cpu = where.find("cpu", false);
-    if (cpu && cpu->v2)
-        cpu_v2(where, r.cpu);
-    else
-        cpu_v1(where, r.cpu);
+    const auto& c = r.cpu;
+    bool any_cpu =
+        c.shares || c.period || c.quota || c.burst || c.realtime_period || c.realtime_runtime || c.idle;
+    if (any_cpu || !c.cpus.empty() || !c.mems.empty()) {
+        // cgroup2 when that is where the cpu (or cpuset) controller is; v1 otherwise (need() there
+        // names what is missing).
+        const Hierarchy* h = where.find(any_cpu ? "cpu" : "cpuset", true);
+        if (h && h->v2)
+            cpu_v2(where, c);
+        else
+            cpu_v1(where, c);
+    }
     if (r.pids_limit) {
         const Hierarchy& h = need(where, "pids", "pids");
         write_value(h.dir, "pids.max", *r.pids_limit > 0 ? str(*r.pids_limit) : "max");

@@ -106,6 +106,20 @@ TEST_CASE("resource limits are in the cgroup files and seen inside the container
         {"pids", {{"limit", 42}}},
         {"cpu", {{"shares", 512}, {"quota", 30000}, {"period", 100000}, {"cpus", "0"}, {"mems", "0"}}},
     };
+    // A block device of this machine for a read throttle (blkio), if there is one.
+    std::string blockdev;
+    for (const auto& d : list_dir("/sys/block"))
+        if (d.rfind("loop", 0) != 0 && d.rfind("ram", 0) != 0 && exists("/sys/block/" + d + "/dev")) {
+            blockdev = trim(read_file("/sys/block/" + d + "/dev"));
+            break;
+        }
+    if (!blockdev.empty()) {
+        auto colon = blockdev.find(':');
+        b.config()["linux"]["resources"]["blockIO"] = {{"throttleReadBpsDevice",
+                                                        {{{"major", std::stoi(blockdev.substr(0, colon))},
+                                                          {"minor", std::stoi(blockdev.substr(colon + 1))},
+                                                          {"rate", 1048576}}}}};
+    }
     b.args({"sh", "-c",
             "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
             "/sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.cpus > /seen; nproc >> /seen"});
@@ -128,6 +142,8 @@ TEST_CASE("resource limits are in the cgroup files and seen inside the container
     CHECK(value(cpu, "cpu.cfs_quota_us") == "30000");
     CHECK(value(cpu, "cpu.cfs_period_us") == "100000");
     CHECK(value(cpuset, "cpuset.cpus") == "0");
+    if (!blockdev.empty())
+        CHECK(value(dir_of(pid, "blkio"), "blkio.throttle.read_bps_device") == blockdev + " 1048576");
     // The init is in every hierarchy's container cgroup before its process runs.
     for (const auto& [ctl, d] : dirs) CHECK(d.find(id) != std::string::npos);
 
