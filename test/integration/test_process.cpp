@@ -240,8 +240,9 @@ TEST_CASE("non-root user keeps no capabilities without ambient ones", "[process]
 
 TEST_CASE("only stdio and --preserve-fds cross into the container", "[process][security]") {
     Bundle b;
-    // ls lists the fds of the shell ($$), not its own.
-    b.args({"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '; { cat <&3; } 2>/dev/null; true"});
+    // ls lists the fds of the shell ($$), not its own; into a file from a subshell, not through a
+    // pipe whose fds the shell holds while ls looks (a race that showed "0 1 2 3" under load).
+    b.args({"sh", "-c", "(ls /proc/$$/fd > /tmp/fds); tr '\\n' ' ' < /tmp/fds; { cat <&3; } 2>/dev/null; true"});
     b.save();
     const std::string id = unique_id("fds");
     b.track(id);
