@@ -7,9 +7,10 @@
 #
 #   N            runs per runtime (default 50; or env N)
 #   --rt         the rt binary (default build/runtime/rt; or env RT)
-#   --resources  add cgroup limits to the bundle (memory 256 MiB, memory+swap 256 MiB, pids 1024,
-#                cpu shares 512), so each run also writes them; runc's default device rule (deny
-#                all, plus each runtime's default allow list) is in every run either way
+#   --resources  add cgroup limits to the bundle (memory 256 MiB, memory+swap 256 MiB, pids 1024),
+#                so each run also writes them (no cpu weight: on a busy host a lower weight slows the
+#                container, not the runtime); runc's default device rule (deny all, plus each
+#                runtime's default allow list) is in every run either way
 #   --interleave run i of rt, runc, crun, then run i+1 of each, ...: on a busy machine every
 #                runtime sees the same background load (each run in its own `unshare -m`)
 #
@@ -149,7 +150,7 @@ if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '"/bin/true"
 fi
 
 if [ "$resources" = 1 ]; then
-    sed -i 's|^\([[:space:]]*\)"resources": {|\1"resources": { "memory": {"limit": 268435456, "swap": 268435456}, "pids": {"limit": 1024}, "cpu": {"shares": 512},|' \
+    sed -i 's|^\([[:space:]]*\)"resources": {|\1"resources": { "memory": {"limit": 268435456, "swap": 268435456}, "pids": {"limit": 1024},|' \
         "$bundle/config.json"
     if ! grep -q '"limit": 268435456' "$bundle/config.json"; then
         echo "run-bench.sh: could not add resources to config.json" >&2
@@ -158,7 +159,7 @@ if [ "$resources" = 1 ]; then
 fi
 
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
-[ "$resources" = 1 ] && echo "bench: with linux.resources memory 256 MiB (+swap 256 MiB), pids 1024, cpu shares 512"
+[ "$resources" = 1 ] && echo "bench: with linux.resources memory 256 MiB (+swap 256 MiB), pids 1024"
 if mountpoint -q "$unified" 2>/dev/null; then
     echo "bench: hybrid cgroup host: every leg (rt, runc, crun alike) runs under 'unshare -m' with $unified unmounted (crun 1.8 refuses hybrid hosts)"
 fi
