@@ -3,7 +3,7 @@
 # crun side by side. Prints, per runtime, the median (and p10, p90) wall time of one run in ms and
 # the peak RSS over all runs, then the ratios rt/crun and rt/runc.
 #
-#   test/bench/run-bench.sh [-n N] [--rt PATH] [--resources] [--interleave] [N]
+#   test/bench/run-bench.sh [-n N] [--rt PATH] [--resources] [--interleave] [--tmpfs-root] [N]
 #
 #   N            runs per runtime (default 50; or env N)
 #   --rt         the rt binary (default build/runtime/rt; or env RT)
@@ -13,6 +13,8 @@
 #                runtime's default allow list) is in every run either way
 #   --interleave run i of rt, runc, crun, then run i+1 of each, ...: on a busy machine every
 #                runtime sees the same background load (each run in its own `unshare -m`)
+#   --tmpfs-root each runtime's --root on a tmpfs (mounted in the leg's mount namespace), as /run
+#                is on most hosts; without it the roots are in a temp dir under $TMPDIR or /tmp
 #
 # Run as root. Missing runc, crun, GNU time or busybox-static are installed with apt-get.
 #
@@ -66,6 +68,13 @@ one_run() {
     [ "$i" -eq 0 ] || echo "$((t1 - t0)) $(tail -n 1 -- "$rss")" >>"$out"
 }
 
+# --tmpfs-root: the state roots on a tmpfs, as /run is on most hosts (here /run is on the disk,
+# where each inode rt, runc or crun creates, a state dir, a socket, a fifo, costs ~1.5 ms).
+tmpfs_root() {
+    [ "${BENCH_TMPFS_ROOT:-0}" = 1 ] || return 0
+    mountpoint -q "$1" || mount -t tmpfs -o mode=0700 rt-bench-state "$1"
+}
+
 unmount_unified() {
     if mountpoint -q "$unified" 2>/dev/null; then
         umount "$unified" 2>/dev/null || umount -l "$unified" || {
@@ -79,6 +88,7 @@ unmount_unified() {
 if [ "${1:-}" = --leg ]; then
     name=$2 bin=$3 root=$4 bundle=$5 n=$6 out=$7
     unmount_unified "$out"
+    tmpfs_root "$root"
     : >"$out"
     for ((i = 0; i <= n; i++)); do
         one_run "$name" "$bin" "$root" "$bundle" "$i" "$out" || exit 1
@@ -88,6 +98,7 @@ fi
 # --round NAME BIN ROOT BUNDLE I OUT: run I of one runtime, inside `unshare -m` (--interleave).
 if [ "${1:-}" = --round ]; then
     unmount_unified "$7"
+    tmpfs_root "$4"
     one_run "$2" "$3" "$4" "$5" "$6" "$7"
     exit
 fi
@@ -100,6 +111,7 @@ resources=0 interleave=0
 while [ $# -gt 0 ]; do
     case $1 in
         --interleave) interleave=1; shift ;;
+        --tmpfs-root) export BENCH_TMPFS_ROOT=1; shift ;;
         --resources) resources=1; shift ;;
         -n) n=${2:?-n needs a number}; shift 2 ;;
         --rt) rt=${2:?--rt needs a path}; shift 2 ;;
@@ -159,6 +171,7 @@ if [ "$resources" = 1 ]; then
 fi
 
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
+[ "${BENCH_TMPFS_ROOT:-0}" = 1 ] && echo "bench: state roots (--root) on a tmpfs"
 [ "$resources" = 1 ] && echo "bench: with linux.resources memory 256 MiB (+swap 256 MiB), pids 1024"
 if mountpoint -q "$unified" 2>/dev/null; then
     echo "bench: hybrid cgroup host: every leg (rt, runc, crun alike) runs under 'unshare -m' with $unified unmounted (crun 1.8 refuses hybrid hosts)"
