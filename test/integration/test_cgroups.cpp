@@ -331,10 +331,10 @@ TEST_CASE("cgroup2 only (a private cgroup2 mount): eBPF device rules, hugetlb, p
     Process run = spawn({"unshare", "-m", "sh", "-c", script});
     std::string host_dir = v2_mount + "/" + id;
     // rt in the same mount namespace as the run (nsenter into unshare's namespace).
-    auto rt_ns = [&](const std::vector<std::string>& args) {
+    auto rt_ns = [&](const std::vector<std::string>& args, const std::string& input = "") {
         std::vector<std::string> argv = {"nsenter", "-t", std::to_string(run.pid()), "-m", "--"};
         for (const auto& a : rt_argv(args)) argv.push_back(a);
-        return run_argv(argv);
+        return run_argv(argv, input);
     };
     // Whatever fails below: the container is killed, its cgroup gone, the host's subtree_control
     // as it was.
@@ -368,6 +368,23 @@ TEST_CASE("cgroup2 only (a private cgroup2 mount): eBPF device rules, hugetlb, p
     // The container's processes, then pause through cgroup.freeze, seen in cgroup.events.
     auto procs = lines(read_file(host_dir + "/cgroup.procs"));
     CHECK(procs.size() == 1);  // sh exec'd its last command
+    // ps and events read the cgroup2 files; update writes them.
+    Result ps = rt_ns({"ps", "--format", "json", id});
+    INFO(ps.err);
+    REQUIRE(ps.status == 0);
+    CHECK(json::parse(ps.out).size() == procs.size());
+    Result ev = rt_ns({"events", "--stats", id});
+    REQUIRE(ev.status == 0);
+    json stats = json::parse(ev.out)["data"];
+    CHECK(stats["pids"] == json::object());  // no pids controller in this cgroup2 hierarchy
+    if (hugetlb) {
+        CHECK(stats["hugetlb"]["2MB"]["max"] == (4 << 21));
+        Result u = rt_ns({"update", "--resources", "-", id},
+                         R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]})");
+        INFO(u.err);
+        CHECK(u.status == 0);
+        CHECK(value(host_dir, "hugetlb.2MB.max") == "4194304");
+    }
     Result p = rt_ns({"pause", id});
     INFO(p.err);
     CHECK(p.status == 0);
