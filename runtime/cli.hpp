@@ -40,11 +40,16 @@ std::string container_id(const std::vector<std::string>& positional, const char*
 
 int cmd_create(const GlobalOptions& g, const Args& args);
 int cmd_delete(const GlobalOptions& g, const Args& args);
+int cmd_events(const GlobalOptions& g, const Args& args);
 int cmd_kill(const GlobalOptions& g, const Args& args);
 int cmd_list(const GlobalOptions& g, const Args& args);
+int cmd_pause(const GlobalOptions& g, const Args& args);
+int cmd_ps(const GlobalOptions& g, const Args& args);
+int cmd_resume(const GlobalOptions& g, const Args& args);
 int cmd_run(const GlobalOptions& g, const Args& args);
 int cmd_spec(const GlobalOptions& g, const Args& args);
 int cmd_start(const GlobalOptions& g, const Args& args);
 int cmd_state(const GlobalOptions& g, const Args& args);
+int cmd_update(const GlobalOptions& g, const Args& args);
 
 }  // namespace rt::cli

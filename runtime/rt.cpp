@@ -19,12 +19,17 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
     static const std::map<std::string, std::pair<Command, const char*>> m = {
         {"create", {rt::cli::cmd_create, "create a container"}},
         {"delete", {rt::cli::cmd_delete, "delete a container and everything it holds"}},
+        {"events", {rt::cli::cmd_events, "stream a container's statistics and OOM events"}},
         {"kill", {rt::cli::cmd_kill, "send a signal to a container's process(es)"}},
         {"list", {rt::cli::cmd_list, "list containers"}},
+        {"pause", {rt::cli::cmd_pause, "suspend every process in a container"}},
+        {"ps", {rt::cli::cmd_ps, "list the processes in a container"}},
+        {"resume", {rt::cli::cmd_resume, "resume a paused container"}},
         {"run", {rt::cli::cmd_run, "create and start a container, wait for it"}},
         {"spec", {rt::cli::cmd_spec, "write a new config.json"}},
         {"start", {rt::cli::cmd_start, "start the process of a created container"}},
         {"state", {rt::cli::cmd_state, "print a container's state as JSON"}},
+        {"update", {rt::cli::cmd_update, "change a container's resource limits"}},
     };
     return m;
 }

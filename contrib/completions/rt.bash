@@ -30,7 +30,7 @@ _rt() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
 
     local global_opts="--root --log --log-format --debug --version --help -h"
-    local commands="spec create start state kill delete run list"
+    local commands="spec create start state kill delete run list update pause resume ps events"
 
     # Find the command and the --root value among the words before the cursor.
     local i word command="" root="" command_index=0
@@ -79,7 +79,21 @@ _rt() {
         list)
             opts="--format -f --quiet -q --help"
             other_value_opts="--format -f" ;;
-        start | state) opts="--help" ;;
+        start | state | pause | resume) opts="--help" ;;
+        ps)
+            opts="--format -f --help"
+            other_value_opts="--format -f" ;;
+        events)
+            opts="--stats --interval --help"
+            other_value_opts="--interval" ;;
+        update)
+            opts="--resources -r --blkio-weight --cpu-period --cpu-quota --cpu-share --cpu-shares --cpu-rt-period
+                  --cpu-rt-runtime --cpu-idle --cpuset-cpus --cpuset-mems --memory --memory-reservation --memory-swap
+                  --kernel-memory --kernel-memory-tcp --pids-limit --help"
+            file_opts="--resources -r"
+            other_value_opts="--blkio-weight --cpu-period --cpu-quota --cpu-share --cpu-shares --cpu-rt-period
+                  --cpu-rt-runtime --cpu-idle --cpuset-cpus --cpuset-mems --memory --memory-reservation --memory-swap
+                  --kernel-memory --kernel-memory-tcp --pids-limit" ;;
         *) return ;;
     esac
 
@@ -93,7 +107,7 @@ _rt() {
     for o in $other_value_opts; do
         if [ "$prev" = "$o" ]; then
             case $command in
-                list) _rt_reply -W "table json" -- "$cur" ;;
+                list | ps) _rt_reply -W "table json" -- "$cur" ;;
             esac
             return
         fi
@@ -116,7 +130,7 @@ _rt() {
     done
 
     case $command in
-        start | state | delete | kill)
+        start | state | delete | kill | update | pause | resume | ps | events)
             if ((npos == 0)); then
                 _rt_reply -W "$(_rt_container_ids "$root")" -- "$cur"
             elif [ "$command" = kill ] && ((npos == 1)); then

@@ -252,6 +252,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     // The exec socket: the init accepts one connection on it after READY; `rt start` connects.
     UniqueFd exec_sock = listen_exec_socket(dir);
 
+    cgroups::Resources resources = cgroups::parse_resources(lx.resources, "config.json: linux.resources");
+    cgroups::add_default_devices(resources, lx.devices);
     std::unique_ptr<cgroups::Manager> cg = cgroups::make(lx.cgroupsPath, id);
     LaunchGuard guard;  // after cg: destroyed before it
     cg->create();
@@ -371,7 +373,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
             with_context("write gid mappings",
                          [&] { write_file(proc + "/gid_map", mapping_text(lx.gidMappings)); });
         }
-        cg->apply(lx.resources);  // the init joins the cgroup itself (cgroups.hpp: join_self)
+        cg->apply(resources, true);  // the init joins the cgroup itself (cgroups.hpp: join_self)
         // (network setup from the rt.network.* annotations: networking issue)
         sync::send(parent_sock.get(), sync::Msg::Go);
     } catch (const Error&) {
@@ -486,6 +488,43 @@ void wait_exit(int pidfd) {
     }
 }
 
+// Kill what is left of a container and wait until each process has exited: its init (checked by
+// start time), and, when the container has no pid namespace of its own or with force, every
+// process in its cgroup. With more than one process the cgroup is frozen first, so nothing forks
+// between reading the pid list and the kill (a fork bomb cannot outrun it); a paused container is
+// thawed after the kill so that the signal is delivered. Waits on pidfds, no polling.
+void kill_remaining(cgroups::Manager& cg, const state::Record& r, bool force) {
+    std::vector<UniqueFd> dying;
+    if (r.state.status != Status::Stopped) {
+        UniqueFd pidfd(pidfd_open(r.state.pid));
+        if (pidfd && process_alive(r.state.pid, r.state.init_start_time)) {
+            pidfd_send_signal(pidfd.get(), SIGKILL);
+            dying.push_back(std::move(pidfd));
+        }
+    }
+    bool thaw = r.state.status == Status::Paused;
+    if (!r.own_pid_namespace || force) {
+        std::vector<pid_t> pids = cg.pids();
+        if (pids.size() > 1 && !thaw) {
+            try {
+                cg.freeze(true);
+                thaw = true;
+                pids = cg.pids();
+            } catch (const Error&) {
+                // no freezer: kill what is there
+            }
+        }
+        for (pid_t p : pids) {
+            UniqueFd fd(pidfd_open(p));
+            if (!fd) continue;
+            pidfd_send_signal(fd.get(), SIGKILL);
+            dying.push_back(std::move(fd));
+        }
+    }
+    if (thaw) cg.freeze(false);
+    for (const auto& fd : dying) wait_exit(fd.get());
+}
+
 }  // namespace
 
 Runtime::Runtime(std::string root, LogSink log) : root_(std::move(root)), log_(std::move(log)) {}
@@ -584,22 +623,7 @@ void Runtime::remove(const std::string& id, bool force) {
                 throw Error(std::string("cannot delete container that is not stopped: ") +
                             status_name(r.state.status));
         }
-        if (r.state.status != Status::Stopped) {
-            UniqueFd pidfd(pidfd_open(r.state.pid));
-            if (pidfd && process_alive(r.state.pid, r.state.init_start_time)) {
-                pidfd_send_signal(pidfd.get(), SIGKILL);
-                wait_exit(pidfd.get());
-            }
-        }
-        if (!r.own_pid_namespace || force) {
-            // Without its own pid namespace the container's other processes outlive init.
-            for (pid_t p : cg->pids()) {
-                UniqueFd fd(pidfd_open(p));
-                if (!fd) continue;
-                pidfd_send_signal(fd.get(), SIGKILL);
-                wait_exit(fd.get());
-            }
-        }
+        kill_remaining(*cg, r, force);
         run_saved_hooks(*this, r, "poststop", Status::Stopped);
         cg->destroy();
         dir->remove();

@@ -220,8 +220,17 @@ void mount_cgroup(const Context& ctx, const spec::Mount& m, int root_fd, int tar
     if (ctx.cgroup_dirs.size() == 1 && ctx.cgroup_dirs[0].rfind("/sys/fs/cgroup/", 0) == 0 &&
         ctx.cgroup_dirs[0].find("/unified") == std::string::npos) {
         // Unified host: the container's own cgroup2 view (a cgroup namespace shows it as the root).
-        if (::mount("cgroup2", target.c_str(), "cgroup2", flags, nullptr) < 0)
+        // The cgroup2 superblock is shared with the host's rw mount: MS_RDONLY on the new mount
+        // would be EBUSY, so read-only is a mount attribute set afterwards.
+        if (::mount("cgroup2", target.c_str(), "cgroup2", flags & ~MS_RDONLY, nullptr) < 0)
             throw_errno("mount cgroup2 on " + m.destination);
+        if (flags & MS_RDONLY) {
+            UniqueFd mnt = open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY);
+            struct mount_attr attr {};
+            attr.attr_set = MOUNT_ATTR_RDONLY;
+            if (sys_mount_setattr(mnt.get(), "", AT_EMPTY_PATH, &attr) < 0)
+                throw_errno("make " + m.destination + " read-only");
+        }
         return;
     }
     // v1/hybrid: a tmpfs with each hierarchy's container cgroup bound under its controller name.

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "cgroups.hpp"
 #include "rt/error.hpp"
 #include "util.hpp"
 
@@ -173,7 +174,8 @@ void refresh(Record& r, const StateDir& dir) {
         return;
     }
     s.status = Status::Running;
-    // Paused (a frozen cgroup) is reported by the cgroups module once pause/resume exist.
+    // A frozen cgroup: one read of freezer.state (v1) or cgroup.freeze (v2).
+    if (!r.cgroup.is_null() && cgroups::load(r.cgroup)->frozen()) s.status = Status::Paused;
 }
 
 }  // namespace state

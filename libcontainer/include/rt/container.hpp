@@ -73,6 +73,20 @@ public:
     // forwarding signals and relaying a terminal. Detached: returns 0 once started.
     int run(const std::string& id, const RunOptions& opts);
 
+    // cgroups (container_cgroups.cpp).
+    // Apply a linux.resources object (only what it sets) to a created, running or paused container.
+    void update(const std::string& id, const nlohmann::json& resources);
+    // Freeze / thaw every process of the container (v1 freezer, v2 cgroup.freeze).
+    void pause(const std::string& id);
+    void resume(const std::string& id);
+    // The pids (host view) of every process in the container's cgroup.
+    std::vector<int> pids(const std::string& id);
+    // runc's events: {"type":"stats","id":ID,"data":{cpu, memory, pids, blkio, hugetlb}} every
+    // interval and {"type":"oom","id":ID} when the kernel OOM-kills in the container, until the
+    // container's init exits or sink returns false. stats_once: one stats event, then return.
+    void events(const std::string& id, int interval_ms, bool stats_once,
+                const std::function<bool(const nlohmann::json&)>& sink);
+
     void log(LogLevel level, const std::string& msg) const {
         if (log_) log_(level, msg);
     }
