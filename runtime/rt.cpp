@@ -19,6 +19,7 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
     static const std::map<std::string, std::pair<Command, const char*>> m = {
         {"create", {rt::cli::cmd_create, "create a container"}},
         {"delete", {rt::cli::cmd_delete, "delete a container and everything it holds"}},
+        {"exec", {rt::cli::cmd_exec, "run a process in a running container"}},
         {"kill", {rt::cli::cmd_kill, "send a signal to a container's process(es)"}},
         {"list", {rt::cli::cmd_list, "list containers"}},
         {"run", {rt::cli::cmd_run, "create and start a container, wait for it"}},

@@ -9,11 +9,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "hooks.hpp"
+#include "process.hpp"
 #include "rootfs.hpp"
 #include "rt/error.hpp"
 #include "security.hpp"
@@ -47,67 +47,16 @@ int clone_flag(spec::NamespaceType t) {
 
 namespace {
 
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// The executable as execve will see it: args[0] itself when it has a '/', else the first match
-// in the container's PATH (process.env, as runc does), checked after pivot_root.
-std::string find_executable(const spec::Process& p) {
-    const std::string& name = p.args.at(0);
-    auto is_exec = [](const std::string& path) {
-        struct stat st {};
-        return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
-    };
-    if (name.find('/') != std::string::npos) {
-        // A relative path with a '/' is relative to process.cwd, where execve will run.
-        std::string full = name.front() == '/' ? name : p.cwd + "/" + name;
-        struct stat st {};
-        if (::stat(full.c_str(), &st) < 0) throw_errno("exec \"" + name + "\"");
-        if (!is_exec(full)) throw_errno("exec \"" + name + "\"", EACCES);
-        return full;
-    }
-    std::string path = kDefaultPath;
-    for (const auto& e : p.env)
-        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-    size_t start = 0;
-    for (;;) {
-        size_t end = path.find(':', start);
-        std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        std::string cand = (dir.empty() ? "." : dir) + "/" + name;
-        if (is_exec(cand)) return cand;
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    throw Error("exec \"" + name + "\": executable file not found in $PATH");
-}
-
 [[noreturn]] void exec_process(const Config& cfg, const std::string& exe) {
-    const spec::Process& p = *cfg.spec->process;
-    std::vector<char*> argv, envp;
-    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    // Only 0, 1, 2 and the preserved fds cross into the container (CVE-2024-21626).
-    ::syscall(SYS_close_range, 3 + cfg.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::sigprocmask(SIG_SETMASK, &cfg.sigmask, nullptr);
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    throw_errno("exec \"" + p.args[0] + "\"");
+    process::execute(*cfg.spec->process, exe, cfg.preserve_fds, cfg.sigmask);
 }
 
 // Close every fd this process inherited from rt except stdio, the preserved fds and the ones the
-// init itself needs: the state directory's lock must not outlive `rt create`, and nothing of rt's
-// may reach the container (CVE-2024-21626).
+// init itself needs (process.hpp).
 void close_inherited_fds(const Config& cfg) {
     std::vector<int> keep = {cfg.sync_fd, cfg.exec_fd};
     for (const auto& j : cfg.join) keep.push_back(j.second);
-    std::sort(keep.begin(), keep.end());
-    unsigned lo = 3 + static_cast<unsigned>(cfg.preserve_fds);
-    for (int k : keep) {
-        if (k < 0 || static_cast<unsigned>(k) < lo) continue;
-        if (static_cast<unsigned>(k) > lo) ::syscall(SYS_close_range, lo, static_cast<unsigned>(k) - 1, 0);
-        lo = static_cast<unsigned>(k) + 1;
-    }
-    ::syscall(SYS_close_range, lo, ~0U, 0);
+    process::close_inherited_fds(cfg.preserve_fds, std::move(keep));
 }
 
 void run_steps(const Config& cfg) {
@@ -174,7 +123,7 @@ void run_steps(const Config& cfg) {
         sync::send(sock, sync::Msg::PtyMaster, name, pty.master.get());
     }
 
-    std::string exe = find_executable(proc);
+    std::string exe = process::find_executable(proc);
     struct stat st {};
     if (::stat(proc.cwd.c_str(), &st) < 0) throw_errno("process.cwd " + proc.cwd);
 

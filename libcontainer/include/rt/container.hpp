@@ -53,6 +53,29 @@ struct RunOptions : CreateOptions {
     bool keep = false;    // do not delete the container after it exits
 };
 
+// `rt exec`: a new process in a running (or created) container. Without process_file the
+// process is the container's own (config.json's process at create) with args and the flags below
+// applied over it, as runc does; with process_file it is that process.json, and the flags that
+// describe the process are ignored.
+struct ExecOptions {
+    std::string process_file;                  // --process: a process.json (runc's format)
+    std::vector<std::string> args;             // CMD ARGS...
+    bool tty = false;                          // a new pty (process.terminal)
+    bool detach = false;                       // return once the process has started
+    std::string pid_file;                      // written with the process's pid (host's view)
+    std::string console_socket;                // receives the pty master (tty)
+    std::string cwd;                           // process.cwd
+    std::vector<std::string> env;              // K=V, replacing the container's K or added
+    std::string user;                          // "UID[:GID]"
+    std::vector<std::string> additional_gids;  // added to user.additionalGids
+    std::vector<std::string> caps;             // added to every capability set
+    bool no_new_privs = false;
+    std::string apparmor;       // process.apparmorProfile
+    std::string process_label;  // process.selinuxLabel
+    int preserve_fds = 0;       // fds 3 .. 3+N-1 pass into the process
+    std::string cgroup;         // [CONTROLLER:]PATH: an existing sub-cgroup of the container's
+};
+
 class Runtime {
 public:
     explicit Runtime(std::string root = "/run/rt", LogSink log = {});
@@ -72,6 +95,11 @@ public:
     // create + start; in the foreground waits and returns the exit code (128+N for signal N),
     // forwarding signals and relaying a terminal. Detached: returns 0 once started.
     int run(const std::string& id, const RunOptions& opts);
+
+    // Start a process in a container's namespaces and cgroup. In the foreground waits and returns
+    // its exit code (128+N for signal N), forwarding signals and relaying a terminal. Detached:
+    // returns 0 once it has started.
+    int exec(const std::string& id, const ExecOptions& opts);
 
     void log(LogLevel level, const std::string& msg) const {
         if (log_) log_(level, msg);
