@@ -191,7 +191,11 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cfg.exec_fd = exec_sock.get();
     cfg.no_pivot = opts.no_pivot;
     cfg.no_new_keyring = opts.no_new_keyring;
-    cfg.preserve_fds = opts.preserve_fds;
+    cfg.preserve_fds = opts.listen_fds + opts.preserve_fds;
+    if (opts.listen_fds > 0) {
+        s.process->env.push_back("LISTEN_FDS=" + std::to_string(opts.listen_fds));
+        s.process->env.push_back("LISTEN_PID=1");
+    }
     cfg.cgroup_dirs = rec.cgroup.value("dirs", std::vector<std::string>{});
     cfg.hooks_round_trip = !s.hooks.prestart.empty() || !s.hooks.createRuntime.empty() ||
                            !s.hooks.createContainer.empty() || !s.hooks.startContainer.empty();

@@ -142,7 +142,6 @@ spec::Process make_process(const state::Record& r, const ExecOptions& o) {
         auto colon = o.user.find(':');
         p.user.uid = parse_id(o.user.substr(0, colon), "--user");
         p.user.gid = colon == std::string::npos ? 0 : parse_id(o.user.substr(colon + 1), "--user");
-        p.user.additionalGids.clear();
     }
     for (const auto& g : o.additional_gids) p.user.additionalGids.push_back(parse_id(g, "--additional-gids"));
     if (!o.caps.empty()) {
@@ -150,8 +149,8 @@ spec::Process make_process(const state::Record& r, const ExecOptions& o) {
         for (const auto& cap : o.caps) {
             if (security::capability_number(cap) < 0)
                 throw Error("--cap \"" + cap + "\": unknown capability");
-            for (auto* set : {&c.bounding, &c.effective, &c.inheritable, &c.permitted, &c.ambient})
-                set->push_back(cap);
+            // Not the inheritable set (runc since CVE-2022-29162).
+            for (auto* set : {&c.bounding, &c.effective, &c.permitted, &c.ambient}) set->push_back(cap);
         }
     }
     if (o.no_new_privs) p.noNewPrivileges = true;

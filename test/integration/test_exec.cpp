@@ -179,6 +179,49 @@ TEST_CASE("exec flags: --env, --cwd, --user, --additional-gids, --no-new-privs",
     CHECK(l[2] == "/");
 }
 
+TEST_CASE("exec --cap adds a capability", "[exec]") {
+    Bundle b;
+    const std::string id = unique_id("execcap");
+    start_sleeper(b, id);
+    auto cap_eff = [&](const std::vector<std::string>& opts) {
+        Result r = exec(id, {"grep", "CapEff", "/proc/self/status"}, opts);
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        return std::stoull(trim(r.out.substr(r.out.find(':') + 1)), nullptr, 16);
+    };
+    const unsigned long long sys_admin = 1ULL << 21;
+    CHECK((cap_eff({}) & sys_admin) == 0);
+    CHECK((cap_eff({"--cap", "CAP_SYS_ADMIN"}) & sys_admin) != 0);
+}
+
+TEST_CASE("exec --cgroup runs in a sub-cgroup of the container's", "[exec][cgroup]") {
+    Bundle b;
+    const std::string id = unique_id("execcg");
+    pid_t init = start_sleeper(b, id);
+    std::string rel;
+    for (const auto& line : lines(read_file("/proc/" + std::to_string(init) + "/cgroup")))
+        if (line.find(":pids:") != std::string::npos) rel = line.substr(line.rfind(':') + 1);
+    if (rel.empty() || !exists("/sys/fs/cgroup/pids/tasks")) {
+        WARN("skipped: no cgroup v1 pids hierarchy on this host");
+        return;
+    }
+    const std::string sub = "/sys/fs/cgroup/pids" + rel + "/sub";
+    REQUIRE(mkdir(sub.c_str(), 0755) == 0);
+    Result r = exec(id, {"cat", "/proc/self/cgroup"}, {"--cgroup", "pids:sub"});
+    Result other = exec(id, {"cat", "/proc/self/cgroup"});
+    rmdir(sub.c_str());
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    bool in_sub = false, mem_in_sub = false;
+    for (const auto& line : lines(r.out)) {
+        if (line.find(":pids:") != std::string::npos) in_sub = line.ends_with("/sub");
+        if (line.find(":memory:") != std::string::npos) mem_in_sub = line.ends_with("/sub");
+    }
+    CHECK(in_sub);
+    CHECK(!mem_in_sub);  // only the named controller's hierarchy
+    CHECK(other.out.find("/sub") == std::string::npos);
+}
+
 TEST_CASE("exec --process FILE", "[exec]") {
     Bundle b;
     const std::string id = unique_id("execp");
@@ -388,4 +431,27 @@ TEST_CASE("exec into a container with a user namespace", "[exec][userns]") {
     CHECK(l[1].find("200000") != std::string::npos);
     Result u = exec(id, {"readlink", "/proc/self/ns/user"});
     CHECK(trim(u.out) == ns_link(init, "user"));
+}
+
+// Item 2 of the exec issue for run and create: socket activation as runc passes it.
+TEST_CASE("run passes LISTEN_FDS sockets into the container, before --preserve-fds", "[stdio]") {
+    Bundle b;
+    const std::string id = unique_id("listen");
+    b.args({"sh", "-c", "echo \"$LISTEN_FDS $LISTEN_PID\"; ls /proc/$$/fd"});
+    b.save();
+    b.track(id);
+    // `exec` keeps the shell's pid, so LISTEN_PID names the runtime, as systemd would set it.
+    Result r =
+        sh("exec 3</etc/hostname 4</etc/passwd 5</etc/group 6</etc/group; LISTEN_FDS=2 LISTEN_PID=$$ exec " +
+           shell_quote(rt_argv({"run", "--preserve-fds", "1", "--bundle", b.dir(), id})));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    auto l = lines(r.out);
+    REQUIRE(!l.empty());
+    CHECK(l[0] == "2 1");
+    std::vector<std::string> fds(l.begin() + 1, l.end());
+    std::vector<std::string> low;
+    for (const auto& f : fds)
+        if (std::stoi(f) < 10) low.push_back(f);  // busybox sh keeps 10+ for itself
+    CHECK(low == std::vector<std::string>{"0", "1", "2", "3", "4", "5"});
 }

@@ -46,6 +46,9 @@ struct CreateOptions {
     bool no_pivot = false;        // MS_MOVE + chroot instead of pivot_root
     bool no_new_keyring = false;  // do not make a session keyring for the container
     int preserve_fds = 0;         // fds 3 .. 3+N-1 pass into the container
+    // Socket activation (systemd's LISTEN_FDS, as runc): fds 3 .. 3+N-1 pass into the container
+    // before the preserved fds, and its process gets LISTEN_FDS=N and LISTEN_PID=1.
+    int listen_fds = 0;
 };
 
 struct RunOptions : CreateOptions {
@@ -68,7 +71,7 @@ struct ExecOptions {
     std::vector<std::string> env;              // K=V, replacing the container's K or added
     std::string user;                          // "UID[:GID]"
     std::vector<std::string> additional_gids;  // added to user.additionalGids
-    std::vector<std::string> caps;             // added to every capability set
+    std::vector<std::string> caps;             // added to every set but the inheritable one
     bool no_new_privs = false;
     std::string apparmor;       // process.apparmorProfile
     std::string process_label;  // process.selinuxLabel
