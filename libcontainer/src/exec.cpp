@@ -74,8 +74,8 @@ int differing_namespaces(pid_t pid) {
     int flags = 0;
     std::string base = "/proc/" + std::to_string(pid) + "/ns/";
     for (const auto& [name, type] : kNamespaces) {
-        struct stat theirs {
-        }, ours{};
+        struct stat theirs {};
+        struct stat ours {};
         if (::stat((base + name).c_str(), &theirs) < 0) {
             if (errno == ENOENT) continue;
             throw_errno("stat " + base + name);

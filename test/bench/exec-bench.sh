@@ -29,13 +29,8 @@ here=$(cd "$(dirname -- "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 unified=/sys/fs/cgroup/unified
 
-now_us() {
-    if [ -n "${EPOCHREALTIME:-}" ]; then
-        echo "${EPOCHREALTIME//[!0-9]/}"
-    else
-        echo $(($(date +%s%N) / 1000))
-    fi
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 # --legs WORK BUNDLE N NAME=BIN...: inside `unshare -m`: start one container per runtime, then N
 # rounds of one exec per runtime each (interleaved, so a load spike on the machine hits every
@@ -93,55 +88,15 @@ fi
 
 usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
 
-n=${N:-100}
-rt=${RT:-$repo/build/runtime/rt}
-while [ $# -gt 0 ]; do
-    case $1 in
-        -n) n=${2:?-n needs a number}; shift 2 ;;
-        --rt) rt=${2:?--rt needs a path}; shift 2 ;;
-        --rt=*) rt=${1#--rt=}; shift ;;
-        -h|--help) usage; exit 0 ;;
-        [0-9]*) n=$1; shift ;;
-        *) echo "exec-bench.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
-    esac
-done
-case $n in
-    '' | *[!0-9]* | 0) echo "exec-bench.sh: N must be a positive number, got '$n'" >&2; exit 2 ;;
-esac
-if [ "$(id -u)" -ne 0 ]; then
-    echo "exec-bench.sh: run me as root" >&2
-    exit 1
-fi
-
-missing=()
-command -v runc >/dev/null || missing+=(runc)
-command -v crun >/dev/null || missing+=(crun)
-command -v unshare >/dev/null || missing+=(util-linux)
-[ -x /bin/busybox ] || missing+=(busybox-static)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null ||
-        echo "exec-bench.sh: apt-get install ${missing[*]} failed" >&2
-fi
-for tool in runc unshare; do
-    command -v "$tool" >/dev/null || { echo "exec-bench.sh: $tool is missing" >&2; exit 1; }
-done
+bench_args exec-bench.sh 100 "$@"
+bench_tools exec-bench.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rt-exec-bench.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 # The bundle: busybox rootfs, runc's default spec with terminal false and a long sleep.
 bundle=$work/bundle
-mkdir -p "$bundle"
-sh "$repo/test/fixtures/make-rootfs.sh" "$bundle/rootfs" "$work/rootfs.stamp" || exit 1
-(cd "$bundle" && runc spec) || exit 1
-sed -i -e 's/"terminal": true/"terminal": false/' \
-       -e 's|^\([[:space:]]*\)"sh"$|\1"sleep", "1000000"|' "$bundle/config.json"
-if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '"1000000"' "$bundle/config.json"; then
-    echo "exec-bench.sh: could not edit runc's default config.json" >&2
-    exit 1
-fi
+bench_bundle exec-bench.sh "$bundle" "$work" '"sleep", "1000000"'
 
 echo "bench: $n rounds of 'exec ID /bin/true', one per runtime each (plus 3 warm-up rounds), each runtime into its own running container"
 if mountpoint -q "$unified" 2>/dev/null; then

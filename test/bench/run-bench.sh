@@ -28,13 +28,8 @@ here=$(cd "$(dirname -- "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 unified=/sys/fs/cgroup/unified
 
-now_us() {
-    if [ -n "${EPOCHREALTIME:-}" ]; then
-        echo "${EPOCHREALTIME//[!0-9]/}"
-    else
-        echo $(($(date +%s%N) / 1000))
-    fi
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 # --leg NAME BIN ROOT BUNDLE N OUT: the measuring loop, run inside `unshare -m`.
 # OUT gets one line "<microseconds> <maxrss KiB>" per counted run; OUT.err the error of a failed run.
@@ -74,57 +69,16 @@ fi
 
 usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
 
-n=${N:-50}
-rt=${RT:-$repo/build/runtime/rt}
-while [ $# -gt 0 ]; do
-    case $1 in
-        -n) n=${2:?-n needs a number}; shift 2 ;;
-        --rt) rt=${2:?--rt needs a path}; shift 2 ;;
-        --rt=*) rt=${1#--rt=}; shift ;;
-        -h|--help) usage; exit 0 ;;
-        [0-9]*) n=$1; shift ;;
-        *) echo "run-bench.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
-    esac
-done
-case $n in
-    '' | *[!0-9]* | 0) echo "run-bench.sh: N must be a positive number, got '$n'" >&2; exit 2 ;;
-esac
-if [ "$(id -u)" -ne 0 ]; then
-    echo "run-bench.sh: run me as root" >&2
-    exit 1
-fi
-
-# Tools: install what is missing (Debian package names).
-missing=()
-command -v runc >/dev/null || missing+=(runc)
-command -v crun >/dev/null || missing+=(crun)
-[ -x /usr/bin/time ] || missing+=(time)
-command -v unshare >/dev/null || missing+=(util-linux)
-[ -x /bin/busybox ] || missing+=(busybox-static)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null ||
-        echo "run-bench.sh: apt-get install ${missing[*]} failed" >&2
-fi
-for tool in runc /usr/bin/time unshare; do
-    command -v "$tool" >/dev/null || { echo "run-bench.sh: $tool is missing" >&2; exit 1; }
-done
+bench_args run-bench.sh 50 "$@"
+bench_tools run-bench.sh time
+[ -x /usr/bin/time ] || { echo "run-bench.sh: /usr/bin/time is missing" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 # The bundle: busybox rootfs, runc's default spec with terminal false and args ["/bin/true"].
 bundle=$work/bundle
-mkdir -p "$bundle"
-sh "$repo/test/fixtures/make-rootfs.sh" "$bundle/rootfs" "$work/rootfs.stamp" || exit 1
-(cd "$bundle" && runc spec) || exit 1
-sed -i -e 's/"terminal": true/"terminal": false/' \
-       -e 's|^\([[:space:]]*\)"sh"$|\1"/bin/true"|' "$bundle/config.json"
-if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '"/bin/true"' "$bundle/config.json"; then
-    echo "run-bench.sh: could not edit runc's default config.json" >&2
-    exit 1
-fi
+bench_bundle run-bench.sh "$bundle" "$work" '"/bin/true"'
 
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
 if mountpoint -q "$unified" 2>/dev/null; then
