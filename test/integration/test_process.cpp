@@ -51,7 +51,8 @@ TEST_CASE("env reaches the process, and only env", "[process]") {
     CHECK(ls[0] == "bar baz");
     CHECK(ls[1] == "[]");
     CHECK(r.out.find("\nTERM=xterm\n") != std::string::npos);
-    CHECK(r.out.find("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") != std::string::npos);
+    CHECK(r.out.find("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") !=
+          std::string::npos);
     // Nothing of the caller's environment leaks in.
     CHECK(r.out.find("RT_BINARY") == std::string::npos);
     CHECK(r.out.find("RT_ROOTFS") == std::string::npos);
@@ -214,17 +215,20 @@ TEST_CASE("ambient capabilities survive for a non-root user", "[process][securit
     b.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
     SECTION("with inheritable ones") {
         // An ambient capability must also be permitted and inheritable.
-        b.config()["process"]["capabilities"]["inheritable"] = b.config()["process"]["capabilities"]["ambient"];
+        b.config()["process"]["capabilities"]["inheritable"] =
+            b.config()["process"]["capabilities"]["ambient"];
         Result r = run_sh(b, "grep -E '^(CapEff|CapAmb):' /proc/self/status");
         INFO(r.err);
         CHECK(r.status == 0);
-        CHECK(lines(r.out) == std::vector<std::string>{"CapEff:\t0000000020000420", "CapAmb:\t0000000020000420"});
+        CHECK(lines(r.out) ==
+              std::vector<std::string>{"CapEff:\t0000000020000420", "CapAmb:\t0000000020000420"});
     }
     SECTION("without inheritable ones (runc's default spec) they can't be raised, silently") {
         Result r = run_sh(b, "grep -E '^(CapEff|CapAmb):' /proc/self/status");
         INFO(r.err);
         CHECK(r.status == 0);
-        CHECK(lines(r.out) == std::vector<std::string>{"CapEff:\t0000000000000000", "CapAmb:\t0000000000000000"});
+        CHECK(lines(r.out) ==
+              std::vector<std::string>{"CapEff:\t0000000000000000", "CapAmb:\t0000000000000000"});
     }
 }
 
@@ -240,13 +244,17 @@ TEST_CASE("non-root user keeps no capabilities without ambient ones", "[process]
 
 TEST_CASE("only stdio and --preserve-fds cross into the container", "[process][security]") {
     Bundle b;
-    // ls lists the fds of the shell ($$), not its own.
-    b.args({"sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '; { cat <&3; } 2>/dev/null; true"});
+    // ls lists the fds of the shell ($$), not its own. Through a file, not a pipe: the shell holds
+    // a pipe's ends for a moment while it forks, and ls could see them; in a subshell, so that the
+    // shell itself makes no redirection (busybox sh would save its stdout on fd 10 meanwhile).
+    b.args(
+        {"sh", "-c", "(ls /proc/$$/fd >/tmp/fds); tr '\\n' ' ' </tmp/fds; { cat <&3; } 2>/dev/null; true"});
     b.save();
     const std::string id = unique_id("fds");
     b.track(id);
     SECTION("the caller's fds 3 and 4 stay out without --preserve-fds") {
-        Result r = sh("exec 3</etc/hostname 4</etc/hostname; " + shell_quote(rt_argv({"run", "-b", b.dir(), id})));
+        Result r =
+            sh("exec 3</etc/hostname 4</etc/hostname; " + shell_quote(rt_argv({"run", "-b", b.dir(), id})));
         INFO(r.err);
         CHECK(r.status == 0);
         CHECK(r.out == "0 1 2 ");
