@@ -74,3 +74,16 @@ bench_bundle() {
         exit 1
     fi
 }
+
+# bench_stats FILE: "MEDIAN P10 P90 MAX2" of FILE's lines "<microseconds> [<number>]": the first
+# three in ms of the first column, MAX2 the largest second column (0 without one).
+bench_stats() {
+    sort -n "$1" | awk '
+        { t[NR] = $1; if ($2 > m) m = $2 }
+        END {
+            med = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+            i10 = int(NR * 0.1 + 0.5); if (i10 < 1) i10 = 1
+            i90 = int(NR * 0.9 + 0.5); if (i90 < 1) i90 = 1
+            printf "%.2f %.2f %.2f %d\n", med / 1000, t[i10] / 1000, t[i90] / 1000, m
+        }'
+}

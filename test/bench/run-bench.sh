@@ -110,15 +110,7 @@ for name in "${names[@]}"; do
         sed 's/^/    /' "$out.err" 2>/dev/null || echo "    (no error output)"
         continue
     fi
-    read -r median[$name] p10[$name] p90[$name] peak[$name] < <(
-        sort -n "$out" | awk '
-            { t[NR] = $1; if ($2 > rss) rss = $2 }
-            END {
-                med = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-                i10 = int(NR * 0.1 + 0.5); if (i10 < 1) i10 = 1
-                i90 = int(NR * 0.9 + 0.5); if (i90 < 1) i90 = 1
-                printf "%.2f %.2f %.2f %d\n", med / 1000, t[i10] / 1000, t[i90] / 1000, rss
-            }')
+    read -r median[$name] p10[$name] p90[$name] peak[$name] < <(bench_stats "$out")
 done
 
 echo
