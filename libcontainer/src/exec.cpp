@@ -225,6 +225,7 @@ struct ChildConfig {
     cgroups::Manager* cgroup = nullptr;
     bool cgroup_v2_joined = false;
     sigset_t sigmask{};
+    nlohmann::json seccomp;  // the container's linux.seccomp (null: none)
 };
 
 void child_steps(const ChildConfig& c) {
@@ -259,6 +260,7 @@ void child_steps(const ChildConfig& c) {
     if (::chdir(p.cwd.c_str()) < 0) throw_errno("chdir to process.cwd " + p.cwd);
     // (LSM labels, process.apparmorProfile / process.selinuxLabel: issue 3 applies them here)
     // seccomp (issue 3): the container's or --process's linux.seccomp is loaded here, last before execve
+    // (c.seccomp: the container's profile, saved in state.json at create)
     process::execute(p, exe, c.preserve_fds, c.sigmask);
 }
 
@@ -325,6 +327,7 @@ int Runtime::exec(const std::string& id, const ExecOptions& opts) {
         cfg.ns_flags = ns_flags & ~CLONE_NEWPID;
         cfg.preserve_fds = opts.preserve_fds;
         cfg.cgroup = cg.get();
+        if (r.exec_defaults.is_object()) cfg.seccomp = r.exec_defaults.value("seccomp", nlohmann::json());
         if (signals)
             cfg.sigmask = signals->original();
         else
