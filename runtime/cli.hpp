@@ -41,6 +41,7 @@ std::string container_id(const std::vector<std::string>& positional, const char*
 int cmd_create(const GlobalOptions& g, const Args& args);
 int cmd_delete(const GlobalOptions& g, const Args& args);
 int cmd_events(const GlobalOptions& g, const Args& args);
+int cmd_exec(const GlobalOptions& g, const Args& args);
 int cmd_kill(const GlobalOptions& g, const Args& args);
 int cmd_list(const GlobalOptions& g, const Args& args);
 int cmd_pause(const GlobalOptions& g, const Args& args);

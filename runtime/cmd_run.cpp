@@ -6,6 +6,7 @@
 namespace rt::cli {
 
 void add_create_options(cxxopts::Options& o, rt::CreateOptions& c);
+int listen_fds();
 
 int cmd_run(const GlobalOptions& g, const Args& args) {
     cxxopts::Options o("rt run", "Create and start a container; wait for it unless --detach");
@@ -18,6 +19,7 @@ int cmd_run(const GlobalOptions& g, const Args& args) {
     if (!parse(o, args, pos)) return 0;
     std::string id = container_id(pos, "run");
     if (r.preserve_fds < 0) throw Error("--preserve-fds: must not be negative");
+    r.listen_fds = listen_fds();
     return make_runtime(g).run(id, r);
 }
 

@@ -20,6 +20,7 @@ const std::map<std::string, std::pair<Command, const char*>>& commands() {
         {"create", {rt::cli::cmd_create, "create a container"}},
         {"delete", {rt::cli::cmd_delete, "delete a container and everything it holds"}},
         {"events", {rt::cli::cmd_events, "stream a container's statistics and OOM events"}},
+        {"exec", {rt::cli::cmd_exec, "run a process in a running container"}},
         {"kill", {rt::cli::cmd_kill, "send a signal to a container's process(es)"}},
         {"list", {rt::cli::cmd_list, "list containers"}},
         {"pause", {rt::cli::cmd_pause, "suspend every process in a container"}},

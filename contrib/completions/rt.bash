@@ -30,7 +30,7 @@ _rt() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
 
     local global_opts="--root --log --log-format --debug --version --help -h"
-    local commands="spec create start state kill delete run list update pause resume ps events"
+    local commands="spec create start state kill delete run exec list update pause resume ps events"
 
     # Find the command and the --root value among the words before the cursor.
     local i word command="" root="" command_index=0
@@ -74,6 +74,13 @@ _rt() {
             opts="--bundle -b --console-socket --detach -d --keep --pid-file --no-pivot --no-new-keyring
                   --preserve-fds --help"
             dir_opts="--bundle -b"; file_opts="--console-socket --pid-file"; other_value_opts="--preserve-fds" ;;
+        exec)
+            opts="--process -p --tty -t --detach -d --pid-file --console-socket --cwd --env -e --user -u
+                  --additional-gids -g --cap -c --no-new-privs --apparmor --process-label --preserve-fds
+                  --cgroup --help"
+            file_opts="--process -p --pid-file --console-socket"
+            other_value_opts="--cwd --env -e --user -u --additional-gids -g --cap -c --apparmor --process-label
+                              --preserve-fds --cgroup" ;;
         kill) opts="--all -a --help" ;;
         delete) opts="--force -f --help" ;;
         list)
@@ -130,7 +137,7 @@ _rt() {
     done
 
     case $command in
-        start | state | delete | kill | update | pause | resume | ps | events)
+        start | state | delete | kill | exec | update | pause | resume | ps | events)
             if ((npos == 0)); then
                 _rt_reply -W "$(_rt_container_ids "$root")" -- "$cur"
             elif [ "$command" = kill ] && ((npos == 1)); then

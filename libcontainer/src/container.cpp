@@ -3,15 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +22,7 @@
 #include "fd.hpp"
 #include "hooks.hpp"
 #include "init.hpp"
+#include "process.hpp"
 #include "rt/spec.hpp"
 #include "seccomp.hpp"
 #include "security.hpp"
@@ -39,28 +37,6 @@ namespace {
 
 using spec::NamespaceType;
 
-// clone3(2) with CLONE_PIDFD: the pidfd names the child from birth, so no later pid lookup can
-// race with pid reuse. Falls back to clone(2) (fork-like: no new stack, the child returns 0 here)
-// on kernels without clone3. Pitfalls: the child shares nothing with the parent but copies of
-// memory and fds; it must never return into the caller's frames past this point (it _exit()s),
-// and the exit signal must be SIGCHLD so waitpid() works.
-// With cgroup_fd >= 0 the child is born in that cgroup2 directory (CLONE_INTO_CGROUP); when the
-// kernel refuses that (-1 returned, errno set) the caller clones again without it.
-pid_t clone_child(unsigned long flags, int* pidfd, int cgroup_fd = -1) {
-    struct clone_args args {};
-    args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
-    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-    args.exit_signal = SIGCHLD;
-    args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0 && cgroup_fd >= 0) return -1;
-    if (pid < 0 && errno == ENOSYS) {
-        pid = ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-        if (pid > 0) *pidfd = pidfd_open(static_cast<pid_t>(pid));
-    }
-    return static_cast<pid_t>(pid);
-}
-
 std::string mapping_text(const std::vector<spec::IdMapping>& maps) {
     std::string s;
     for (const auto& m : maps)
@@ -68,21 +44,6 @@ std::string mapping_text(const std::vector<spec::IdMapping>& maps) {
              "\n";
     return s;
 }
-
-// Saves this process's namespace for its children and restores it on scope exit, so the pid and
-// time namespaces rt switches to for the clone do not leak into hooks rt spawns later.
-class ChildNsRestore {
-public:
-    ChildNsRestore(const char* proc_name, int type) : type_(type) {
-        fd_.reset(::open((std::string("/proc/self/ns/") + proc_name).c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd_) throw_errno(std::string("open /proc/self/ns/") + proc_name);
-    }
-    ~ChildNsRestore() { ::setns(fd_.get(), type_); }
-
-private:
-    UniqueFd fd_;
-    int type_;
-};
 
 // What a successful launch hands to create() or run().
 struct Launched {
@@ -243,6 +204,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     st.owner = user_name(::getuid());
     const spec::Linux& lx = *s.linux;
     rec.own_pid_namespace = lx.has_namespace(NamespaceType::Pid);
+    rec.exec_defaults = {{"process", spec::process_to_json(*s.process)}};
+    if (!lx.seccomp.is_null()) rec.exec_defaults["seccomp"] = lx.seccomp;
     if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
         nlohmann::json h = spec::to_json(s).value("hooks", nlohmann::json::object());
         rec.hooks = {{"poststart", h.value("poststart", nlohmann::json::array())},
@@ -274,7 +237,11 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cfg.exec_fd = exec_sock.get();
     cfg.no_pivot = opts.no_pivot;
     cfg.no_new_keyring = opts.no_new_keyring;
-    cfg.preserve_fds = opts.preserve_fds;
+    cfg.preserve_fds = opts.listen_fds + opts.preserve_fds;
+    if (opts.listen_fds > 0) {
+        s.process->env.push_back("LISTEN_FDS=" + std::to_string(opts.listen_fds));
+        s.process->env.push_back("LISTEN_PID=1");
+    }
     cfg.security = &plan;
     if (::stat("/proc/self/exe", &cfg.runtime_exe) < 0) throw_errno("stat /proc/self/exe");
     cfg.cgroup_dirs = rec.cgroup.value("dirs", std::vector<std::string>{});
@@ -289,7 +256,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     const auto* user_ns = lx.find_namespace(NamespaceType::User);
     bool user_joined = user_ns && !user_ns->path.empty();
     unsigned long clone_flags = 0;
-    std::optional<ChildNsRestore> pid_restore, time_restore;
+    std::optional<process::ChildNsRestore> pid_restore, time_restore;
     auto open_ns = [&](const spec::Namespace& n) {
         UniqueFd fd(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd)
@@ -346,10 +313,10 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     int cgroup_fd = cg->clone_into_fd();
     cfg.cgroup_v2_joined = cgroup_fd >= 0;
     int pidfd = -1;
-    pid_t pid = clone_child(clone_flags, &pidfd, cgroup_fd);
+    pid_t pid = process::clone_child(clone_flags, &pidfd, cgroup_fd);
     if (pid < 0 && cgroup_fd >= 0) {
         cfg.cgroup_v2_joined = false;  // the init joins the v2 cgroup itself
-        pid = clone_child(clone_flags, &pidfd);
+        pid = process::clone_child(clone_flags, &pidfd);
     }
     if (pid < 0) throw_errno("clone container init");
     if (pid == 0) {
@@ -446,15 +413,8 @@ void release_init(const state::StateDir& dir, const state::Record& rec) {
         if (m.type == sync::Msg::Error) {
             err += m.payload;
         } else if (m.type == sync::Msg::SeccompListener && m.fd) {
-            // The runtime-spec's "container process state" for the seccomp agent.
-            auto info = nlohmann::json::parse(m.payload);
-            nlohmann::json process_state = {
-                {"ociVersion", rec.state.ociVersion},
-                {"fds", {"seccompFd"}},
-                {"pid", rec.state.pid},
-                {"metadata", info.value("listenerMetadata", "")},
-                {"state", nlohmann::json::parse(hook_state(rec.state, Status::Created))}};
-            seccomp::send_to_listener(info.value("listenerPath", ""), m.fd.get(), process_state);
+            seccomp::forward_listener(m.payload, m.fd.get(), rec.state.pid,
+                                      nlohmann::json::parse(hook_state(rec.state, Status::Created)));
             sync::send(sock.get(), sync::Msg::ListenerDone);
         } else {
             throw Error(std::string("exec socket: unexpected message ") + sync::msg_name(m.type));
@@ -651,28 +611,17 @@ int Runtime::run(const std::string& id, const RunOptions& opts) {
         }
         // Signals rt forwards are blocked before the clone (so none is lost) and read from a
         // signalfd; the container init restores the original mask before execve.
-        sigset_t forward, orig;
-        sigemptyset(&forward);
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
-            sigaddset(&forward, s);
-        if (::sigprocmask(SIG_BLOCK, &forward, &orig) < 0) throw_errno("block signals");
-        struct MaskRestore {
-            sigset_t m;
-            ~MaskRestore() { ::sigprocmask(SIG_SETMASK, &m, nullptr); }
-        } restore{orig};
-        UniqueFd sfd(::signalfd(-1, &forward, SFD_CLOEXEC));
-        if (!sfd) throw_errno("signalfd");
-
+        terminal::ForwardedSignals signals;
         int status = 0;
         {
-            Launched l = launch(*this, id, opts, true, &orig);
+            Launched l = launch(*this, id, opts, true, &signals.original());
             start_or_remove(l);
             l.sync.reset();
             state::Record rec = l.record;
             { state::StateDir released = std::move(l.dir); }  // unlock: others may look while it runs
             run_poststart(*this, rec);
-            status =
-                terminal::supervise(l.pidfd.get(), l.pid, sfd.get(), l.pty_master ? l.pty_master.get() : -1);
+            status = terminal::supervise(l.pidfd.get(), l.pid, signals.fd(),
+                                         l.pty_master ? l.pty_master.get() : -1);
         }
         if (!opts.keep) remove(id, true);
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

@@ -38,24 +38,6 @@ struct Config {
     struct stat runtime_exe {};                // rt's own binary: never executed in the container
 };
 
-// The file the container process will execve, opened once and checked, so that what runs is what
-// was checked. It is never rt's own binary: a process whose args[0] is /proc/self/exe, or a
-// script whose interpreter (at any depth) resolves to it, would otherwise run the host's rt binary
-// as a container process that any other container process could reopen for writing through
-// /proc/<pid>/exe once it exits (CVE-2019-5736).
-struct Executable {
-    std::string path;  // as found (absolute or relative to process.cwd)
-    UniqueFd fd;       // O_PATH; execveat(AT_EMPTY_PATH) runs it unless it is a script
-    bool script = false;
-};
-
-// find the executable for p (PATH search as runc) and run the checks above.
-Executable open_executable(const spec::Process& p, const struct stat& runtime_exe);
-
-// execve the process with env, restoring sigmask and closing every fd from 3 + preserve_fds up.
-[[noreturn]] void exec(const spec::Process& p, const Executable& exe, int preserve_fds,
-                       const sigset_t& sigmask);
-
 // The CLONE_NEW* flag of a namespace type (for clone3, unshare and setns).
 int clone_flag(spec::NamespaceType t);
 

@@ -340,4 +340,14 @@ void send_to_listener(const std::string& listener_path, int listener_fd, const j
                  [&] { terminal::send_fd(sock.get(), listener_fd, process_state.dump()); });
 }
 
+void forward_listener(const std::string& payload, int fd, int pid, const json& container_state) {
+    auto info = json::parse(payload);
+    json process_state = {{"ociVersion", container_state.value("ociVersion", "")},
+                          {"fds", {"seccompFd"}},
+                          {"pid", pid},
+                          {"metadata", info.value("listenerMetadata", "")},
+                          {"state", container_state}};
+    send_to_listener(info.value("listenerPath", ""), fd, process_state);
+}
+
 }  // namespace rt::seccomp

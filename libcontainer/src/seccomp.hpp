@@ -46,6 +46,11 @@ int load(const Program& p);
 // state"): {"ociVersion", "fds": ["seccompFd"], "pid", "metadata", "state"}.
 void send_to_listener(const std::string& listener_path, int listener_fd, const nlohmann::json& process_state);
 
+// The receiving end of the init's (or exec child's) SECCOMP_LISTENER message: payload is
+// {"listenerPath", "listenerMetadata"}; builds the process state for pid and the container's
+// state and sends it with fd to listenerPath.
+void forward_listener(const std::string& payload, int fd, int pid, const nlohmann::json& container_state);
+
 // rt's default profile (`rt spec --seccomp default`): an allow-list; see contrib/seccomp.md for
 // what it denies and why.
 nlohmann::json default_profile();

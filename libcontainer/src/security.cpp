@@ -17,6 +17,7 @@
 
 #include "fd.hpp"
 #include "rt/error.hpp"
+#include "sync.hpp"
 #include "util.hpp"
 
 namespace rt::security {
@@ -189,10 +190,22 @@ namespace {
 
 void load_seccomp(const Plan& plan, const ListenerSink& listener) {
     UniqueFd fd(seccomp::load(*plan.seccomp));
-    if (fd && listener) listener(fd.get());
+    if (fd && listener) listener(fd.get(), *plan.seccomp);
 }
 
 }  // namespace
+
+ListenerSink listener_over(int sock) {
+    return [sock](int fd, const seccomp::Program& prog) {
+        // The parent passes the fd on to listenerPath, outside the container's mount namespace.
+        nlohmann::json j = {{"listenerPath", prog.listener_path},
+                            {"listenerMetadata", prog.listener_metadata}};
+        sync::send(sock, sync::Msg::SeccompListener, j.dump(), fd);
+        sync::Message m;
+        if (!sync::try_recv(sock, m) || m.type != sync::Msg::ListenerDone)
+            throw Error("seccomp: the listener fd did not reach " + prog.listener_path);
+    };
+}
 
 void apply(const spec::Process& p, const Plan& plan, const ListenerSink& listener) {
     const spec::User& u = p.user;

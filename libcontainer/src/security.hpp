@@ -49,7 +49,11 @@ Plan prepare(const spec::Process& p, const spec::Linux* linux, const std::string
 
 // Called with the seccomp notify listener fd right after the filter is loaded (the fd is closed
 // by apply() afterwards). It must hand the fd on before the process execs.
-using ListenerSink = std::function<void(int fd)>;
+using ListenerSink = std::function<void(int fd, const seccomp::Program& program)>;
+
+// The sink of a process whose parent (`rt start`, `rt exec`) passes the fd on: sends it as
+// SECCOMP_LISTENER over sock (sync.hpp) and waits for LISTENER_DONE.
+ListenerSink listener_over(int sock);
 
 // Apply process.user, the Plan and the rest above to the calling process. Throws rt::Error.
 void apply(const spec::Process& p, const Plan& plan, const ListenerSink& listener = {});

@@ -65,7 +65,9 @@ bool is_absolute(const std::string& s) { return !s.empty() && s[0] == '/'; }
 // A (possibly absent) JSON value together with its path in the document.
 class Cursor {
 public:
-    Cursor(const json* node, std::string path) : node_(node), path_(std::move(path)) {}
+    // prefix: the file named in errors ("config.json", "process.json").
+    Cursor(const json* node, std::string path, std::string_view prefix = kPrefix)
+        : node_(node), path_(std::move(path)), prefix_(prefix) {}
 
     const std::string& path() const { return path_; }
     // Absent and null are the same thing: "not given".
@@ -73,15 +75,15 @@ public:
     const json& raw() const { return *node_; }
 
     [[noreturn]] void fail(const std::string& why) const {
-        throw Error(std::string(kPrefix) + ": " + (path_.empty() ? "" : path_ + ": ") + why);
+        throw Error(std::string(prefix_) + ": " + (path_.empty() ? "" : path_ + ": ") + why);
     }
 
     // A field of this object (absent when this is absent); fails if this is not an object.
     Cursor operator[](std::string_view key) const {
         require_object();
-        if (!present()) return {nullptr, child_path(key)};
+        if (!present()) return {nullptr, child_path(key), prefix_};
         auto it = node_->find(key);
-        return {it == node_->end() ? nullptr : &*it, child_path(key)};
+        return {it == node_->end() ? nullptr : &*it, child_path(key), prefix_};
     }
 
     // Calls fn(Cursor) for each element; absent means no elements. Fails if not an array.
@@ -90,7 +92,7 @@ public:
         if (!present()) return;
         if (!node_->is_array()) fail(why);
         for (size_t i = 0; i < node_->size(); ++i)
-            fn(Cursor(&(*node_)[i], path_ + "[" + std::to_string(i) + "]"));
+            fn(Cursor(&(*node_)[i], path_ + "[" + std::to_string(i) + "]", prefix_));
     }
 
     // Calls fn(key, Cursor) for each member; absent means no members. Fails if not an object.
@@ -98,7 +100,7 @@ public:
     void items(Fn&& fn) const {
         require_object();
         if (!present()) return;
-        for (const auto& [key, value] : node_->items()) fn(key, Cursor(&value, child_path(key)));
+        for (const auto& [key, value] : node_->items()) fn(key, Cursor(&value, child_path(key), prefix_));
     }
 
     // Required typed values: fail with "required" when absent.
@@ -173,15 +175,16 @@ public:
                 return false;
             };
             if (in(unsupported))
-                warnings->push_back(std::string(kPrefix) + ": " + c.path() + ": not supported, ignored");
+                warnings->push_back(std::string(prefix_) + ": " + c.path() + ": not supported, ignored");
             else if (!in(known))
-                warnings->push_back(std::string(kPrefix) + ": " + c.path() + ": unknown field, ignored");
+                warnings->push_back(std::string(prefix_) + ": " + c.path() + ": unknown field, ignored");
         });
     }
 
 private:
     const json* node_;
     std::string path_;
+    std::string_view prefix_;
 
     std::string child_path(std::string_view key) const {
         if (!is_identifier(key)) return path_ + "[" + json(std::string(key)).dump() + "]";
@@ -575,6 +578,14 @@ Spec parse(const json& doc, std::vector<std::string>* warnings) {
     }
     return s;
 }
+
+Process parse_process(const json& doc, std::string_view file, std::vector<std::string>* warnings) {
+    Cursor c(&doc, "", file);
+    if (!doc.is_object()) c.fail("must be a JSON object");
+    return parse_process(c, warnings);
+}
+
+json process_to_json(const Process& p) { return process_json(p); }
 
 Spec load_bundle(const std::string& bundle, std::vector<std::string>* warnings) {
     const std::string file = (bundle.ends_with('/') ? bundle : bundle + "/") + "config.json";

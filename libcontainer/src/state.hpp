@@ -24,6 +24,9 @@ struct Record {
     nlohmann::json cgroup;           // cgroups::Manager::save()
     nlohmann::json hooks;            // {"poststart": [...], "poststop": [...]} (null when none)
     bool own_pid_namespace = false;  // a new pid ns: killing init kills everything
+    // What `rt exec` starts from (the bundle may have changed since create): {"process": the
+    // config's process, "seccomp": linux.seccomp when given}.
+    nlohmann::json exec_defaults;
 };
 
 class StateDir {

@@ -272,6 +272,25 @@ void send_to_console_socket(const std::string& path, int master_fd) {
     });
 }
 
+ForwardedSignals::ForwardedSignals() {
+    sigset_t forward;
+    sigemptyset(&forward);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+        sigaddset(&forward, s);
+    if (::sigprocmask(SIG_BLOCK, &forward, &orig_) < 0) throw_errno("block signals");
+    fd_.reset(::signalfd(-1, &forward, SFD_CLOEXEC));
+    if (!fd_) {
+        int err = errno;
+        ::sigprocmask(SIG_SETMASK, &orig_, nullptr);
+        throw_errno("signalfd", err);
+    }
+}
+
+ForwardedSignals::~ForwardedSignals() {
+    fd_.reset();
+    ::sigprocmask(SIG_SETMASK, &orig_, nullptr);
+}
+
 int supervise(int pidfd, pid_t pid, int signal_fd, int master_fd) {
     const bool relay = master_fd >= 0;
     std::optional<RawMode> raw;

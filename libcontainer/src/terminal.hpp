@@ -9,6 +9,7 @@
 //  - supervise(): foreground `rt run`: forward signals, relay a terminal, return the wait status.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -37,6 +38,24 @@ UniqueFd recv_fd(int sock, std::string* payload = nullptr);
 
 // Connect to an AF_UNIX stream socket at path and send master (payload: the pty's name).
 void send_to_console_socket(const std::string& path, int master_fd);
+
+// The signals a foreground rt forwards (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+// SIGWINCH, plus SIGCHLD), blocked for this object's lifetime so none is lost between the clone
+// and supervise(), and read from fd(). The original mask is restored on destruction; a child
+// restores original() before execve.
+class ForwardedSignals {
+public:
+    ForwardedSignals();
+    ~ForwardedSignals();
+    ForwardedSignals(const ForwardedSignals&) = delete;
+    ForwardedSignals& operator=(const ForwardedSignals&) = delete;
+    int fd() const { return fd_.get(); }
+    const sigset_t& original() const { return orig_; }
+
+private:
+    sigset_t orig_{};
+    UniqueFd fd_;
+};
 
 // Foreground supervision of a started container whose init `pid` is a child of this process.
 //  - signal_fd: a signalfd for the signals rt forwards (SIGINT, SIGTERM, SIGHUP, SIGQUIT,

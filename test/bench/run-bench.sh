@@ -3,7 +3,8 @@
 # crun side by side. Prints, per runtime, the median (and p10, p90) wall time of one run in ms and
 # the peak RSS over all runs, then the ratios rt/crun and rt/runc.
 #
-#   test/bench/run-bench.sh [-n N] [--rt PATH] [--resources] [--interleave] [--tmpfs-root] [N]
+#   test/bench/run-bench.sh [-n N] [--rt PATH] [--resources] [--interleave] [--tmpfs-root]
+#                           [--seccomp [--cold]] [N]
 #
 #   N            runs per runtime (default 50; or env N)
 #   --rt         the rt binary (default build/runtime/rt; or env RT)
@@ -15,6 +16,10 @@
 #                runtime sees the same background load (each run in its own `unshare -m`)
 #   --tmpfs-root each runtime's --root on a tmpfs (mounted in the leg's mount namespace), as /run
 #                is on most hosts; without it the roots are in a temp dir under $TMPDIR or /tmp
+#   --seccomp    the bundle gets rt's default seccomp profile (`rt spec --seccomp default`), the
+#                same for all three runtimes
+#   --cold       rt's seccomp filter cache (<root>/seccomp) is emptied before every rt run, so each
+#                run compiles the filter, as crun and runc do
 #
 # Run as root. Missing runc, crun, GNU time or busybox-static are installed with apt-get.
 #
@@ -36,13 +41,8 @@ here=$(cd "$(dirname -- "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 unified=/sys/fs/cgroup/unified
 
-now_us() {
-    if [ -n "${EPOCHREALTIME:-}" ]; then
-        echo "${EPOCHREALTIME//[!0-9]/}"
-    else
-        echo $(($(date +%s%N) / 1000))
-    fi
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 # one_run NAME BIN ROOT BUNDLE I OUT: run I (0 = warm-up, not recorded) of one runtime. OUT gets
 # one line "<microseconds> <maxrss KiB>" per counted run; OUT.err the error of a failed run.
@@ -50,6 +50,7 @@ one_run() {
     local name=$1 bin=$2 root=$3 bundle=$4 i=$5 out=$6 id t0 t1 rc rss
     rss=$out.rss
     id="bench-$name-$$-$i"
+    [ "${BENCH_COLD:-0}" = 1 ] && rm -rf -- "$root/seccomp"
     t0=$(now_us)
     /usr/bin/time -f %M -o "$rss" "$bin" --root "$root" run --bundle "$bundle" "$id" \
         </dev/null >/dev/null 2>"$out.stderr"
@@ -105,61 +106,29 @@ fi
 
 usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
 
-n=${N:-50}
-rt=${RT:-$repo/build/runtime/rt}
-resources=0 interleave=0
-while [ $# -gt 0 ]; do
-    case $1 in
-        --interleave) interleave=1; shift ;;
-        --tmpfs-root) export BENCH_TMPFS_ROOT=1; shift ;;
-        --resources) resources=1; shift ;;
-        -n) n=${2:?-n needs a number}; shift 2 ;;
-        --rt) rt=${2:?--rt needs a path}; shift 2 ;;
-        --rt=*) rt=${1#--rt=}; shift ;;
-        -h|--help) usage; exit 0 ;;
-        [0-9]*) n=$1; shift ;;
-        *) echo "run-bench.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+resources=0 interleave=0 seccomp=0
+export BENCH_COLD=0
+args=()
+for a in "$@"; do
+    case $a in
+        --interleave) interleave=1 ;;
+        --tmpfs-root) export BENCH_TMPFS_ROOT=1 ;;
+        --resources) resources=1 ;;
+        --seccomp) seccomp=1 ;;
+        --cold) BENCH_COLD=1 ;;
+        *) args+=("$a") ;;
     esac
 done
-case $n in
-    '' | *[!0-9]* | 0) echo "run-bench.sh: N must be a positive number, got '$n'" >&2; exit 2 ;;
-esac
-if [ "$(id -u)" -ne 0 ]; then
-    echo "run-bench.sh: run me as root" >&2
-    exit 1
-fi
-
-# Tools: install what is missing (Debian package names).
-missing=()
-command -v runc >/dev/null || missing+=(runc)
-command -v crun >/dev/null || missing+=(crun)
-[ -x /usr/bin/time ] || missing+=(time)
-command -v unshare >/dev/null || missing+=(util-linux)
-[ -x /bin/busybox ] || missing+=(busybox-static)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null ||
-        echo "run-bench.sh: apt-get install ${missing[*]} failed" >&2
-fi
-for tool in runc /usr/bin/time unshare; do
-    command -v "$tool" >/dev/null || { echo "run-bench.sh: $tool is missing" >&2; exit 1; }
-done
+bench_args run-bench.sh 50 "${args[@]}"
+bench_tools run-bench.sh time
+[ -x /usr/bin/time ] || { echo "run-bench.sh: /usr/bin/time is missing" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 # The bundle: busybox rootfs, runc's default spec with terminal false and args ["/bin/true"].
 bundle=$work/bundle
-mkdir -p "$bundle"
-sh "$repo/test/fixtures/make-rootfs.sh" "$bundle/rootfs" "$work/rootfs.stamp" || exit 1
-(cd "$bundle" && runc spec) || exit 1
-sed -i -e 's/"terminal": true/"terminal": false/' \
-       -e 's|^\([[:space:]]*\)"sh"$|\1"/bin/true"|' "$bundle/config.json"
-if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '"/bin/true"' "$bundle/config.json"; then
-    echo "run-bench.sh: could not edit runc's default config.json" >&2
-    exit 1
-fi
+bench_bundle run-bench.sh "$bundle" "$work" '"/bin/true"'
 
 if [ "$resources" = 1 ]; then
     sed -i 's|^\([[:space:]]*\)"resources": {|\1"resources": { "memory": {"limit": 268435456, "swap": 268435456}, "pids": {"limit": 1024},|' \
@@ -170,7 +139,32 @@ if [ "$resources" = 1 ]; then
     fi
 fi
 
+if [ "$seccomp" = 1 ]; then
+    # Splice rt's default profile in as the last member of "linux" (runc's spec ends with it).
+    "$rt" spec --bundle "$work" --seccomp default || exit 1
+    profile=$(sed -n '/^    "seccomp": {/,/^    }/p' "$work/config.json")
+    [ -n "$profile" ] || { echo "run-bench.sh: no seccomp profile in rt spec's output" >&2; exit 1; }
+    awk -v p="$profile" '
+        /^[[:space:]]*"linux": \{/ { inlinux = 1; depth = 0 }
+        {
+            if (inlinux) {
+                line = $0
+                opens = gsub(/\{/, "{", line); closes = gsub(/\}/, "}", line)
+                depth += opens - closes
+                if (depth == 0 && closes > 0) {  # the closing brace of "linux"
+                    sub(/[[:space:]]*$/, "", prev); print prev ","; print p; prev = $0; inlinux = 0; next
+                }
+            }
+            if (have) print prev
+            prev = $0; have = 1
+        }
+        END { if (have) print prev }' "$bundle/config.json" >"$work/config.seccomp.json" &&
+        mv "$work/config.seccomp.json" "$bundle/config.json"
+    grep -q SCMP_ACT_ERRNO "$bundle/config.json" || { echo "run-bench.sh: could not add the profile" >&2; exit 1; }
+fi
+
 echo "bench: $n sequential runs of /bin/true per runtime (plus 1 warm-up), bundle from runc spec + busybox"
+[ "$seccomp" = 1 ] && echo "bench: with rt's default seccomp profile; rt's filter cache is $([ "$BENCH_COLD" = 1 ] && echo "emptied before every run (cold)" || echo "kept (warm after the warm-up run)")"
 [ "${BENCH_TMPFS_ROOT:-0}" = 1 ] && echo "bench: state roots (--root) on a tmpfs"
 [ "$resources" = 1 ] && echo "bench: with linux.resources memory 256 MiB (+swap 256 MiB), pids 1024"
 if mountpoint -q "$unified" 2>/dev/null; then
@@ -224,15 +218,7 @@ for name in "${names[@]}"; do
         sed 's/^/    /' "$out.err" 2>/dev/null || echo "    (no error output)"
         continue
     fi
-    read -r median[$name] p10[$name] p90[$name] peak[$name] < <(
-        sort -n "$out" | awk '
-            { t[NR] = $1; if ($2 > rss) rss = $2 }
-            END {
-                med = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-                i10 = int(NR * 0.1 + 0.5); if (i10 < 1) i10 = 1
-                i90 = int(NR * 0.9 + 0.5); if (i90 < 1) i90 = 1
-                printf "%.2f %.2f %.2f %d\n", med / 1000, t[i10] / 1000, t[i90] / 1000, rss
-            }')
+    read -r median[$name] p10[$name] p90[$name] peak[$name] < <(bench_stats "$out")
 done
 
 echo

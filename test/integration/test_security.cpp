@@ -525,3 +525,30 @@ TEST_CASE("CVE-2024-21626: process.cwd can't reach the host through a leaked fd"
         CHECK(r.status != 0);
     }
 }
+
+TEST_CASE("seccomp: rt exec runs under the container's profile", "[seccomp][exec]") {
+    Bundle b;
+    b.config()["linux"]["seccomp"] =
+        allow_all({rule({"mkdir", "mkdirat"}, "SCMP_ACT_ERRNO", {{"errnoRet", 28}})});
+    const std::string id = unique_id("secexec");
+    start_sleeper(b, id);
+    Result r = rt({"exec", id, "sh", "-c", "grep '^Seccomp:' /proc/self/status; mkdir /tmp/e 2>&1; true"});
+    INFO(r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("Seccomp:\t2") != std::string::npos);
+    CHECK(r.out.find("No space left on device") != std::string::npos);
+}
+
+TEST_CASE("CVE-2019-5736: rt exec refuses the runtime's binary too", "[escape][exec][rt-only]") {
+    Bundle b;
+    write_file(b.rootfs() + "/evil", "#!/proc/self/exe\n");
+    ::chmod((b.rootfs() + "/evil").c_str(), 0755);
+    const std::string id = unique_id("cveexec");
+    start_sleeper(b, id);
+    for (std::string target : {"/proc/self/exe", "/evil"}) {
+        Result r = rt({"exec", id, target});
+        INFO(target << ": " << r.err);
+        CHECK(r.status != 0);
+        CHECK(r.err.find("refusing to run the runtime's own binary") != std::string::npos);
+    }
+}

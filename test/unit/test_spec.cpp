@@ -623,3 +623,27 @@ TEST_CASE("load_bundle", "[spec]") {
         CHECK(warnings == std::vector<std::string>{file + ": linux.foo: unknown field, ignored"});
     }
 }
+
+TEST_CASE("parse_process reads a process.json on its own, errors name that file", "[spec]") {
+    const json& p = kFull["process"];
+    rt::spec::Process proc = rt::spec::parse_process(p, "process.json");
+    CHECK(proc.args == std::vector<std::string>{"sh", "-c", "echo hi"});
+    CHECK(proc.cwd == "/home/joe");
+    CHECK(proc.user.uid == 1000);
+    CHECK(rt::spec::process_to_json(proc) == p);
+
+    auto error_of = [](const json& doc) -> std::string {
+        try {
+            rt::spec::parse_process(doc, "/tmp/p.json");
+        } catch (const rt::Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    CHECK(error_of(json{{"cwd", "/"}}) == "/tmp/p.json: args: must be a non-empty array of strings");
+    CHECK(error_of(json{{"args", {"true"}}, {"cwd", "rel"}}) == "/tmp/p.json: cwd: must be an absolute path");
+    CHECK(error_of(json::array()) == "/tmp/p.json: must be a JSON object");
+    std::vector<std::string> warnings;
+    rt::spec::parse_process(json{{"args", {"true"}}, {"cwd", "/"}, {"bogus", 1}}, "/tmp/p.json", &warnings);
+    CHECK(warnings == std::vector<std::string>{"/tmp/p.json: bogus: unknown field, ignored"});
+}

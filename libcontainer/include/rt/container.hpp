@@ -46,11 +46,37 @@ struct CreateOptions {
     bool no_pivot = false;        // MS_MOVE + chroot instead of pivot_root
     bool no_new_keyring = false;  // do not make a session keyring for the container
     int preserve_fds = 0;         // fds 3 .. 3+N-1 pass into the container
+    // Socket activation (systemd's LISTEN_FDS, as runc): fds 3 .. 3+N-1 pass into the container
+    // before the preserved fds, and its process gets LISTEN_FDS=N and LISTEN_PID=1.
+    int listen_fds = 0;
 };
 
 struct RunOptions : CreateOptions {
     bool detach = false;  // like create + start, then return
     bool keep = false;    // do not delete the container after it exits
+};
+
+// `rt exec`: a new process in a running (or created) container. Without process_file the
+// process is the container's own (config.json's process at create) with args and the flags below
+// applied over it, as runc does; with process_file it is that process.json, and the flags that
+// describe the process are ignored.
+struct ExecOptions {
+    std::string process_file;                  // --process: a process.json (runc's format)
+    std::vector<std::string> args;             // CMD ARGS...
+    bool tty = false;                          // a new pty (process.terminal)
+    bool detach = false;                       // return once the process has started
+    std::string pid_file;                      // written with the process's pid (host's view)
+    std::string console_socket;                // receives the pty master (tty)
+    std::string cwd;                           // process.cwd
+    std::vector<std::string> env;              // K=V, replacing the container's K or added
+    std::string user;                          // "UID[:GID]"
+    std::vector<std::string> additional_gids;  // added to user.additionalGids
+    std::vector<std::string> caps;             // added to every set but the inheritable one
+    bool no_new_privs = false;
+    std::string apparmor;       // process.apparmorProfile
+    std::string process_label;  // process.selinuxLabel
+    int preserve_fds = 0;       // fds 3 .. 3+N-1 pass into the process
+    std::string cgroup;         // [CONTROLLER:]PATH: an existing sub-cgroup of the container's
 };
 
 class Runtime {
@@ -86,6 +112,10 @@ public:
     // container's init exits or sink returns false. stats_once: one stats event, then return.
     void events(const std::string& id, int interval_ms, bool stats_once,
                 const std::function<bool(const nlohmann::json&)>& sink);
+    // Start a process in a container's namespaces and cgroup. In the foreground waits and returns
+    // its exit code (128+N for signal N), forwarding signals and relaying a terminal. Detached:
+    // returns 0 once it has started.
+    int exec(const std::string& id, const ExecOptions& opts);
 
     void log(LogLevel level, const std::string& msg) const {
         if (log_) log_(level, msg);

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -157,6 +158,13 @@ std::optional<NamespaceType> parse_namespace_type(const std::string& name);
 // and the reason, e.g. "config.json: process.args[0]: must be a string". Warnings (unknown
 // fields that are ignored on purpose) are appended to *warnings when it is not null.
 Spec parse(const nlohmann::json& doc, std::vector<std::string>* warnings = nullptr);
+
+// Parse and validate a process object on its own (runc's `exec --process` process.json); errors
+// and warnings name `file` and the field ("process.json: args: required").
+Process parse_process(const nlohmann::json& doc, std::string_view file,
+                      std::vector<std::string>* warnings = nullptr);
+// The process object back in config.json form.
+nlohmann::json process_to_json(const Process& p);
 
 // Read <bundle>/config.json, parse it, and resolve root.path against the bundle directory.
 // Errors name the file: "<bundle>/config.json: line 3: syntax error ..." or the JSON path.
