@@ -126,6 +126,7 @@ void StateDir::write(const Record& r) const {
     if (!r.cgroup.is_null()) j["cgroup"] = r.cgroup;
     if (!r.hooks.is_null()) j["hooks"] = r.hooks;
     j["own_pid_namespace"] = r.own_pid_namespace;
+    if (!r.network.is_null()) j["network"] = r.network;
     write_file_atomic(path_ + "/state.json", j.dump(), 0600);
 }
 
@@ -149,6 +150,7 @@ Record StateDir::read() const {
         r.cgroup = j.value("cgroup", nlohmann::json());
         r.hooks = j.value("hooks", nlohmann::json());
         r.own_pid_namespace = j.value("own_pid_namespace", false);
+        r.network = j.value("network", nlohmann::json());
     } catch (const nlohmann::json::exception& e) {
         throw Error(path_ + "/state.json: " + e.what());
     }

@@ -24,6 +24,7 @@ struct Record {
     nlohmann::json cgroup;           // cgroups::Manager::save()
     nlohmann::json hooks;            // {"poststart": [...], "poststop": [...]} (null when none)
     bool own_pid_namespace = false;  // a new pid ns: killing init kills everything
+    nlohmann::json network;          // network::Attachment::record() (null when no network)
 };
 
 class StateDir {
