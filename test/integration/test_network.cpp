@@ -266,7 +266,7 @@ TEST_CASE("delete gives the lease back after the container died, and after rt wa
     CHECK(ports(br).empty());
 }
 
-TEST_CASE("config.json mounting /etc/hosts itself keeps it; the other /etc files are still rt's",
+TEST_CASE("config.json mounting /etc/hosts itself keeps it, the other /etc files are rt's; no /etc, no files",
           "[network]") {
     TestNetns ns;
     th::Bundle b;
@@ -282,6 +282,17 @@ TEST_CASE("config.json mounting /etc/hosts itself keeps it; the other /etc files
     INFO(r.err);
     CHECK(r.status == 0);
     CHECK(r.out == "192.0.2.9 mine\nrt-test\n");
+
+    // A rootfs without /etc gets none of the files (rt does not make /etc for them).
+    th::Bundle b2;
+    network(b2, {{"rt.network.bridge", "rtbr-etc"}});
+    REQUIRE(th::sh("rm -rf '" + b2.rootfs() + "/etc'").status == 0);
+    b2.args({"sh", "-c", "ip -4 -o addr show dev eth0; test -e /etc && echo has-etc || echo no-etc"});
+    r = b2.run(th::unique_id("noetc"));
+    INFO(r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("inet 10.203.0.2/24") != std::string::npos);
+    CHECK(r.out.find("no-etc") != std::string::npos);
 }
 
 TEST_CASE("every bad network annotation is a one-line error with nothing left behind", "[network]") {
