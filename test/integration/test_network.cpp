@@ -369,6 +369,26 @@ TEST_CASE("every bad network annotation is a one-line error with nothing left be
         }
     }
 
+    SECTION(
+        "a failure while attaching (the interface name is taken in the container) undoes the veth and "
+        "lease") {
+        th::Bundle b;
+        network(b, {{"rt.network.bridge", "rtbr-undo"},
+                    {"rt.network.gateway", "10.214.0.1/24"},
+                    {"rt.network.interface", "lo"}});
+        std::string id = th::unique_id("undo");
+        auto r = b.create(id);
+        INFO(r.err);
+        CHECK(r.status != 0);
+        CHECK(th::lines(r.err).size() == 1);
+        CHECK(r.err.find("network: create veth pair veth") != std::string::npos);
+        CHECK(r.err.find("/lo: File exists") != std::string::npos);
+        CHECK_FALSE(has_state_dir(id));
+        CHECK(veths().empty());
+        CHECK(ports("rtbr-undo").empty());
+        CHECK(leases_without_lock("rtbr-undo").empty());
+    }
+
     SECTION("address in use, full subnet, bridge with another address, a link that is not a bridge") {
         th::Bundle b;
         network(b, {{"rt.network.bridge", "rtbr-full"}, {"rt.network.address", "10.212.0.2/30"}});
