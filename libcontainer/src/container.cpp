@@ -22,6 +22,7 @@
 #include "fd.hpp"
 #include "hooks.hpp"
 #include "init.hpp"
+#include "network.hpp"
 #include "process.hpp"
 #include "rt/spec.hpp"
 #include "seccomp.hpp"
@@ -187,6 +188,8 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     if (plan.seccomp)
         rt.log(LogLevel::Debug, plan.seccomp->from_cache ? "seccomp: filter loaded from the cache"
                                                          : "seccomp: filter compiled and cached");
+    const auto* netns = s.linux->find_namespace(NamespaceType::Network);
+    auto net_plan = network::parse(s.annotations, netns && netns->path.empty());
 
     state::StateDir dir = state::StateDir::create(rt.root(), id);
     state::Record rec;
@@ -222,6 +225,15 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cg->create();
     guard.cgroup = cg.get();
     rec.cgroup = cg->save();
+
+    // Bridge and address lease now; the veth once the child's network namespace exists. The
+    // /etc files join the mount list the child builds the rootfs from.
+    std::optional<network::Attachment> net;
+    if (net_plan) {
+        net.emplace(*net_plan, rt.root(), id);
+        for (auto& m : network::write_etc_files(*net_plan, *net, s, dir.path()))
+            s.mounts.push_back(std::move(m));
+    }
 
     int socks[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) throw_errno("socketpair");
@@ -341,7 +353,10 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
                          [&] { write_file(proc + "/gid_map", mapping_text(lx.gidMappings)); });
         }
         cg->apply(resources, true);  // the init joins the cgroup itself (cgroups.hpp: join_self)
-        // (network setup from the rt.network.* annotations: networking issue)
+        if (net) {
+            with_context("network", [&] { net->attach(pid); });
+            rec.network = net->record();
+        }
         sync::send(parent_sock.get(), sync::Msg::Go);
     } catch (const Error&) {
         // The child has not been told to go: it has nothing to say; the guard kills it.
@@ -385,6 +400,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     if (!opts.pid_file.empty())
         with_context("write pid file", [&] { write_file_atomic(opts.pid_file, std::to_string(pid)); });
     out.pidfd = guard.dismiss();
+    if (net) net->commit();
     out.dir.keep();
     out.sync = std::move(parent_sock);
     return out;
@@ -570,6 +586,7 @@ void Runtime::remove(const std::string& id, bool force) {
             if (force && fd && ::faccessat(fd.get(), "state.json", F_OK, 0) != 0) {
                 // Locked: a create is still running (it rolls itself back on failure).
                 if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) throw Error("container is being created");
+                for (const auto& w : network::release_by_id(root_, id)) log(LogLevel::Warning, w);
                 remove_all(path);
                 return;
             }
@@ -585,6 +602,7 @@ void Runtime::remove(const std::string& id, bool force) {
         }
         kill_remaining(*cg, r, force);
         run_saved_hooks(*this, r, "poststop", Status::Stopped);
+        for (const auto& w : network::release(root_, id, r.network)) log(LogLevel::Warning, w);
         cg->destroy();
         dir->remove();
     });

@@ -128,6 +128,7 @@ void StateDir::write(const Record& r) const {
     if (!r.hooks.is_null()) j["hooks"] = r.hooks;
     j["own_pid_namespace"] = r.own_pid_namespace;
     if (!r.exec_defaults.is_null()) j["exec_defaults"] = r.exec_defaults;
+    if (!r.network.is_null()) j["network"] = r.network;
     write_file_atomic(path_ + "/state.json", j.dump(), 0600);
 }
 
@@ -152,6 +153,7 @@ Record StateDir::read() const {
         r.hooks = j.value("hooks", nlohmann::json());
         r.own_pid_namespace = j.value("own_pid_namespace", false);
         r.exec_defaults = j.value("exec_defaults", nlohmann::json());
+        r.network = j.value("network", nlohmann::json());
     } catch (const nlohmann::json::exception& e) {
         throw Error(path_ + "/state.json: " + e.what());
     }

@@ -27,6 +27,7 @@ struct Record {
     // What `rt exec` starts from (the bundle may have changed since create): {"process": the
     // config's process, "seccomp": linux.seccomp when given}.
     nlohmann::json exec_defaults;
+    nlohmann::json network;          // network::Attachment::record() (null when no network)
 };
 
 class StateDir {
