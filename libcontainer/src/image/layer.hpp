@@ -80,7 +80,10 @@ private:
     LayerOptions opts_;
     mode_t umask_;
     LayerStats stats_;
-    std::unordered_map<std::string, UniqueFd> parents_;  // resolved parent directories
+    // Resolved parent directories. A removed directory or symlink makes them stale: the cache is
+    // dropped at the next lookup (never while a caller still holds one of its fds).
+    std::unordered_map<std::string, UniqueFd> parents_;
+    bool stale_ = false;
     std::unordered_set<std::string> created_, touched_;  // this layer's paths and their ancestors
     struct DirTimes {
         std::string path;

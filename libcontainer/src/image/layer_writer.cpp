@@ -169,9 +169,12 @@ UniqueFd LayerWriter::resolve(const std::string& rel) {
 int LayerWriter::parent(const std::vector<std::string>& comps, size_t n, bool create,
                         const std::string& entry) {
     if (n == 0) return root_;
+    if (stale_) {
+        parents_.clear();
+        stale_ = false;
+    }
     std::string key = join(comps, n);
     if (auto it = parents_.find(key); it != parents_.end()) return it->second.get();
-    if (parents_.size() > 512) parents_.clear();
     UniqueFd fd = resolve(key);
     if (!fd && errno == ENOENT && create) {
         int dir = parent(comps, n - 1, true, entry);
@@ -206,7 +209,7 @@ void LayerWriter::remove_at(int dirfd, const std::string& name, const std::strin
         if (errno == ENOENT) return;
         throw_errno("remove " + dq(path));
     }
-    if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) parents_.clear();
+    if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) stale_ = true;  // may have been a cached parent
     if (S_ISDIR(st.st_mode)) {
         UniqueFd d(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!d) throw_errno("remove " + dq(path));
@@ -332,6 +335,7 @@ void LayerWriter::set_meta(const Entry& e, int dirfd, const std::string& name, c
 void LayerWriter::apply(const Entry& e, const std::function<void(int fd)>& write_data) {
     if (opts_.cancel && *opts_.cancel) throw Error("interrupted");
     ++stats_.entries;
+    if (parents_.size() > 512) parents_.clear();  // no cached fd is in use between entries
     std::vector<std::string> comps = clean_components(e.name);
     if (comps.empty()) {
         if (e.type != Entry::Type::Dir) entry_error(e, "the root of a layer must be a directory");
