@@ -245,3 +245,42 @@ TEST_CASE("bad arguments: one-line errors", "[unpack][errors]") {
     CHECK(d.status != 0);
     CHECK(d.err.find("unknown command") != std::string::npos);
 }
+
+TEST_CASE("layouts made by umoci and v1.2 archives made by skopeo", "[unpack][umoci][skopeo]") {
+    if (sh("command -v umoci && command -v skopeo").status != 0) {
+        WARN("SKIP: umoci or skopeo is not installed (apt-get install umoci skopeo)");
+        return;
+    }
+    TempDir work("rt-umoci");
+    const std::string w = work.path();
+    // An image whose one layer is the busybox rootfs plus /etc/made-by, run as tester in /home/tester.
+    std::string script =
+        "set -e; cd " + shell_quote({w}) +
+        "; umoci init --layout oci; umoci new --image oci:bb; umoci unpack --image oci:bb b >/dev/null"
+        "; cp -a " +
+        shell_quote({rootfs_source() + "/."}) +
+        " b/rootfs/; echo umoci > b/rootfs/etc/made-by"
+        "; umoci repack --image oci:bb b"
+        "; umoci config --image oci:bb --config.cmd sh --config.cmd -c"
+        " --config.cmd 'cat /etc/made-by; pwd; id -u' --config.user tester --config.workingdir /home/tester"
+        "; skopeo copy oci:oci:bb docker-archive:" +
+        w + "/save.tar:umoci/bb:latest >/dev/null";
+    Result mk = sh(script);
+    INFO(mk.err);
+    REQUIRE(mk.status == 0);
+    for (const auto& [source, name] :
+         {std::pair{w + "/oci", std::string("bb")}, std::pair{w + "/save.tar", std::string("umoci/bb")}}) {
+        INFO(source);
+        const std::string bundle = w + "/bundle";
+        Result u = unpack({"unpack", source, name, bundle});
+        INFO(u.err);
+        REQUIRE(u.status == 0);
+        const std::string id = unique_id("umoci");
+        Result r = rt({"run", "--bundle", bundle, id});
+        rt({"delete", "--force", id});
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(lines(r.out) == std::vector<std::string>{"umoci", "/home/tester", "1000"});
+        REQUIRE(sh("rm -rf " + shell_quote({bundle})).status == 0);
+    }
+}
