@@ -75,21 +75,20 @@ echo "$index]}" > "$oci/index.json"
 printf 'layer: %s MB uncompressed, %s MB gzip (-1)\n' $(($(size "$work/src/layer.tar") / 1000000)) \
     $(($(size "$work/src/layer.tar.gz") / 1000000))
 
-now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# time_cmd CMD...: seconds for one run into a fresh $work/dst/out.
+# time_cmd CMD...: "wall cpu" seconds of one run into a fresh $work/dst/out (cpu = user + system
+# of the command and its children, from GNU time: on a loaded machine it is the steadier figure).
 time_cmd() {
     rm -rf "$work/dst/out"
     sync
-    local t0 t1
-    t0=$(now)
-    "$@" >/dev/null 2>"$work/err" || { echo "FAILED: $* : $(head -c 300 "$work/err")" >&2; return 1; }
-    t1=$(now)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+    /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>"$work/err" ||
+        { echo "FAILED: $* : $(head -c 300 "$work/err")" >&2; return 1; }
+    awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$work/time"
 }
+command -v /usr/bin/time >/dev/null || apt-get install -y time >/dev/null 2>&1
 
-declare -A result
+declare -A result cpu
 for kind in plain gzip; do
     if [ $kind = plain ]; then f=$work/src/layer.tar; zflag=; else f=$work/src/layer.tar.gz; zflag=z; fi
     for tool in tar rt-unpack umoci; do
@@ -99,14 +98,18 @@ for kind in plain gzip; do
             umoci) command -v umoci >/dev/null || continue
                    cmd=(umoci unpack --image "$oci:$kind" "$work/dst/out") ;;
         esac
-        times=()
+        walls=()
+        cpus=()
         for _ in $(seq "$runs"); do
-            t=$(time_cmd "${cmd[@]}") || { times=(); break; }
-            times+=("$t")
+            t=$(time_cmd "${cmd[@]}") || { walls=(); break; }
+            walls+=("${t% *}")
+            cpus+=("${t#* }")
         done
-        [ ${#times[@]} -gt 0 ] || continue
-        result[$tool/$kind]=$(printf '%s\n' "${times[@]}" | median)
-        printf '%-10s %-6s median %6.2f s  (runs: %s)\n' "$tool" "$kind" "${result[$tool/$kind]}" "${times[*]}"
+        [ ${#walls[@]} -gt 0 ] || continue
+        result[$tool/$kind]=$(printf '%s\n' "${walls[@]}" | median)
+        cpu[$tool/$kind]=$(printf '%s\n' "${cpus[@]}" | median)
+        printf '%-10s %-6s median wall %6.2f s, cpu %6.2f s  (wall: %s)\n' "$tool" "$kind" \
+            "${result[$tool/$kind]}" "${cpu[$tool/$kind]}" "${walls[*]}"
     done
 done
 
@@ -115,6 +118,9 @@ for kind in plain gzip; do
     r=${result[rt-unpack/$kind]:-}
     t=${result[tar/$kind]:-}
     u=${result[umoci/$kind]:-}
-    [ -n "$r" ] && [ -n "$t" ] && printf '%-6s rt-unpack/tar   = %.2fx (target <= 1.2)\n' "$kind" "$(awk -v a="$r" -v b="$t" 'BEGIN { print a / b }')"
-    [ -n "$r" ] && [ -n "$u" ] && printf '%-6s umoci/rt-unpack = %.2fx (target >= 2)\n' "$kind" "$(awk -v a="$u" -v b="$r" 'BEGIN { print a / b }')"
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
+    [ -n "$r" ] && [ -n "$t" ] && printf '%-6s rt-unpack/tar   = %.2fx wall, %.2fx cpu (target <= 1.2)\n' "$kind" \
+        "$(ratio "$r" "$t")" "$(ratio "${cpu[rt-unpack/$kind]}" "${cpu[tar/$kind]}")"
+    [ -n "$r" ] && [ -n "$u" ] && printf '%-6s umoci/rt-unpack = %.2fx wall, %.2fx cpu (target >= 2)\n' "$kind" \
+        "$(ratio "$u" "$r")" "$(ratio "${cpu[umoci/$kind]}" "${cpu[rt-unpack/$kind]}")"
 done
