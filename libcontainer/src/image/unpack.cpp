@@ -10,6 +10,7 @@
 
 #include "image/layer.hpp"
 #include "image/store.hpp"
+#include "rootfs.hpp"
 #include "rt/error.hpp"
 #include "rt/image.hpp"
 #include "util.hpp"
@@ -176,6 +177,9 @@ UnpackResult unpack(const Source& src, const std::string& name, const std::strin
     if (opts.progress) opts.progress(progress);
 
     json config = runtime_config(img.image_json, img.config, root.get(), opts.rootless, &result.warnings);
+    // As Docker: a WorkingDir the layers lack is made (inside the rootfs, symlinks confined to it).
+    const std::string cwd = config["process"].value("cwd", std::string("/"));
+    if (cwd != "/") rootfs::open_in_root(root.get(), cwd, O_PATH | O_DIRECTORY, true);
     write_file(tmp.path() + "/config.json", config.dump(2) + "\n", 0644);
 
     if (exists) {
