@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "../common/tar_writer.hpp"
 #include "harness.hpp"
 
 using namespace th;
@@ -284,4 +285,74 @@ TEST_CASE("layouts made by umoci and v1.2 archives made by skopeo", "[unpack][um
         CHECK(lines(r.out) == std::vector<std::string>{"umoci", "/srv/work", "1000"});
         REQUIRE(sh("rm -rf " + shell_quote({bundle})).status == 0);
     }
+}
+
+namespace {
+
+// A one-layer OCI layout (tag "x") around a tar stream, made with sha256sum.
+void make_layout(const std::string& dir, const std::string& tar) {
+    REQUIRE(sh("mkdir -p " + shell_quote({dir + "/blobs/sha256"})).status == 0);
+    write_file(dir + "/layer", tar);
+    std::string script =
+        "set -e; cd " + shell_quote({dir}) +
+        "; sha() { sha256sum \"$1\" | cut -d' ' -f1; }"
+        "; l=$(sha layer); mv layer blobs/sha256/$l"
+        "; printf '{\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}' $l > c"
+        "; c=$(sha c); mv c blobs/sha256/$c"
+        "; printf '{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:%s\"},\"layers\":[{\"mediaType\":"
+        "\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:%s\"}]}' $c $l > m"
+        "; m=$(sha m); mv m blobs/sha256/$m"
+        "; echo '{\"imageLayoutVersion\":\"1.0.0\"}' > oci-layout"
+        "; printf '{\"manifests\":[{\"digest\":\"sha256:%s\",\"annotations\":"
+        "{\"org.opencontainers.image.ref.name\":\"x\"}}]}' $m > index.json";
+    Result r = sh(script);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+}
+
+}  // namespace
+
+TEST_CASE("hostile layers: nothing lands outside the rootfs", "[unpack][escape]") {
+    TempDir work("rt-hostile");
+    const std::string tag = "rt-evil-" + std::to_string(::getpid());
+    tw::Tar t;
+    t.file("../../../../tmp/" + tag, "dotdot");
+    t.file("/tmp/" + tag + "-abs", "absolute");
+    t.dir("etc/");  // the rootfs's /etc: where /etc leads inside the rootfs
+    t.symlink("etc-link", "/etc");
+    t.file("etc-link/" + tag, "through a symlinked parent");
+    t.symlink("up", "../../../../..");
+    t.file("up/" + tag + "-up", "through a relative symlink");
+    make_layout(work.path() + "/oci", t.bytes());
+    const std::string bundle = work.path() + "/b";
+    Result u = unpack({"unpack", work.path() + "/oci", "x", bundle});
+    INFO(u.err);
+    REQUIRE(u.status == 0);
+    for (const std::string& host : {"/tmp/" + tag, "/tmp/" + tag + "-abs", "/etc/" + tag, "/" + tag + "-up"})
+        CHECK_FALSE(exists(host));
+    CHECK(read_file(bundle + "/rootfs/tmp/" + tag) == "dotdot");
+    CHECK(read_file(bundle + "/rootfs/tmp/" + tag + "-abs") == "absolute");
+    CHECK(read_file(bundle + "/rootfs/etc/" + tag) == "through a symlinked parent");
+    CHECK(read_file(bundle + "/rootfs/" + tag + "-up") == "through a relative symlink");
+
+    // A hard link to the host's /etc/passwd names the rootfs's, which does not exist: an error,
+    // one line naming the entry, and no bundle.
+    tw::Tar h;
+    h.hardlink("passwd", "../../../../etc/passwd");
+    make_layout(work.path() + "/oci2", h.bytes());
+    Result e = unpack({"unpack", work.path() + "/oci2", "x", work.path() + "/b2"});
+    CHECK(e.status != 0);
+    CHECK(lines(e.err).size() == 1);
+    CHECK(e.err.find("entry \"passwd\": hard link target \"../../../../etc/passwd\" does not exist") !=
+          std::string::npos);
+    CHECK_FALSE(exists(work.path() + "/b2"));
+    // A symlinked parent leading where the rootfs has nothing: an error, never the host's.
+    tw::Tar d;
+    d.symlink("var-link", "/var/lib").file("var-link/" + tag, "x");
+    make_layout(work.path() + "/oci3", d.bytes());
+    Result v = unpack({"unpack", work.path() + "/oci3", "x", work.path() + "/b3"});
+    CHECK(v.status != 0);
+    CHECK(v.err.find("resolve \"var-link\" in the rootfs") != std::string::npos);
+    CHECK_FALSE(exists("/var/lib/" + tag));
+    CHECK(list_dir(work.path()) == std::vector<std::string>{"b", "oci", "oci2", "oci3"});
 }
