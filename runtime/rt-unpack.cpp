@@ -71,6 +71,7 @@ bool parse(cxxopts::Options& o, const std::vector<std::string>& args, Parsed& p)
     o.add_options()("h,help", "Show help for this command")("positional", "",
                                                             cxxopts::value<std::vector<std::string>>());
     o.parse_positional({"positional"});
+    o.positional_help("");
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
     p.r = o.parse(static_cast<int>(argv.size()), argv.data());
