@@ -107,6 +107,41 @@ std::vector<std::string> words(std::string_view s) {
     return out;
 }
 
+// A command line as lxc.init.cmd holds it: words split on blanks, '...' taken literally, "..."
+// with \" and \\ escapes. nullopt for an unterminated quote.
+std::optional<std::vector<std::string>> split_command(std::string_view s) {
+    std::vector<std::string> out;
+    std::string word;
+    bool in_word = false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            if (in_word) out.push_back(std::move(word));
+            word.clear();
+            in_word = false;
+        } else if (c == '\'') {
+            auto end = s.find('\'', i + 1);
+            if (end == std::string_view::npos) return std::nullopt;
+            word += s.substr(i + 1, end - i - 1);
+            i = end;
+            in_word = true;
+        } else if (c == '"') {
+            for (++i;; ++i) {
+                if (i >= s.size()) return std::nullopt;
+                if (s[i] == '"') break;
+                if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '"' || s[i + 1] == '\\')) ++i;
+                word += s[i];
+            }
+            in_word = true;
+        } else {
+            word += c;
+            in_word = true;
+        }
+    }
+    if (in_word) out.push_back(std::move(word));
+    return out;
+}
+
 // fstab(5) escapes: \040 (space), \011 (tab), \012 (newline), \134 (backslash).
 std::string unescape_fstab(const std::string& s) {
     std::string out;
@@ -354,9 +389,10 @@ void Importer::handle(const Entry& e) {
         if (eq == std::string::npos || eq == 0) e.fail("must be NAME=VALUE, got " + json(v).dump());
         env_.push_back(v);
     } else if (k == "lxc.init_cmd" || k == "lxc.init.cmd") {
-        auto w = words(v);
-        if (w.empty()) e.fail("a command is required");
-        args_ = w;
+        auto w = split_command(v);
+        if (!w) e.fail("unterminated quote in " + json(v).dump());
+        if (w->empty()) e.fail("a command is required");
+        args_ = *w;
     } else if (k == "lxc.init.cwd") {
         if (v.empty() || v[0] != '/') e.fail("must be an absolute path");
         cwd_ = v;

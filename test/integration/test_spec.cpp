@@ -257,6 +257,55 @@ TEST_CASE("the notes' LXC config converts and runs", "[spec][rt-only]") {
     check_device_rules(f, b.dir());
 }
 
+TEST_CASE("LXC mappings seen from inside the container", "[spec][rt-only]") {
+    SpecBundle b;
+    th::TempDir host("rt-spec-lxc");
+    th::write_file(host.path() + "/data", "bound\n");
+    th::write_file(
+        host.path() + "/common.conf",
+        "# included from the main file\nlxc.environment = FROM_INCLUDE=yes\nlxc.cap.keep = chown kill\n");
+    th::write_file(host.path() + "/c.lxc",
+                   "lxc.include = common.conf\n"
+                   "lxc.uts.name = lxc-box\n"
+                   "lxc.rootfs.path = dir:" +
+                       b.dir() +
+                       "/rootfs\n"
+                       "lxc.network.type = none\n"
+                       "lxc.mount.entry = " +
+                       host.path() +
+                       "/data mnt/data none bind,ro,create=file 0 0\n"
+                       "lxc.mount.entry = tmpfs run tmpfs size=2m,mode=755 0 0\n"
+                       "lxc.mount.entry = proc proc proc nosuid,nodev,noexec 0 0\n"
+                       "lxc.init.cwd = /mnt\n"
+                       "lxc.init.cmd = sh -c 'cat /mnt/data; echo env=$FROM_INCLUDE; echo host=$(hostname); "
+                       "echo pwd=$(pwd); "
+                       "grep CapBnd /proc/self/status | sed \"s/.*:\\s*/capbnd=/\"; echo netns=$(readlink "
+                       "/proc/self/ns/net); "
+                       "echo ---; cat /proc/self/mountinfo'\n");
+    auto r = spec(b.dir(), {"--from-lxc", host.path() + "/c.lxc"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.empty());
+    auto run = th::rt({"run", "-b", b.dir(), th::unique_id("lxc")});
+    INFO(run.out + run.err);
+    REQUIRE(run.status == 0);
+    CHECK(run.out.starts_with("bound\n"));
+    auto f = fields(run.out.substr(0, run.out.find("---\n")));
+    CHECK(f["env"] == "yes");
+    CHECK(f["host"] == "lxc-box");
+    CHECK(f["pwd"] == "/mnt");
+    CHECK(std::stoull(f["capbnd"], nullptr, 16) == ((1ULL << CAP_CHOWN) | (1ULL << CAP_KILL)));
+    CHECK(f["netns"] == th::ns_link(getpid(), "net"));  // lxc.network.type = none: the host's
+    auto m = mountinfo(mounts_part(run.out));
+    REQUIRE(m.contains("/mnt/data"));
+    CHECK(has_opt(m.at("/mnt/data").opts, "ro"));
+    REQUIRE(m.contains("/run"));
+    CHECK(has_opt(m.at("/run").super, "size=2048k"));
+    REQUIRE(m.contains("/proc"));
+    CHECK(has_opt(m.at("/proc").opts, "noexec"));
+    CHECK_FALSE(m.contains("/sys"));  // only what the config mounts (and rt's /dev)
+}
+
 TEST_CASE("plain rt spec keeps what the template protected", "[spec][rt-only]") {
     SpecBundle b;
     REQUIRE(spec(b.dir(), {}).status == 0);

@@ -218,7 +218,7 @@ TEST_CASE("lxc: mappings", "[lxc]") {
                          "lxc.apparmor.profile = lxc-default\n"
                          "lxc.environment = TERM=vt100\n"
                          "lxc.environment = FOO=bar baz\n"
-                         "lxc.init.cmd = /bin/sh -c true\n"
+                         "lxc.init.cmd = /bin/sh -c 'echo \\\"a  b\\\"' \"x \\\"y\\\"\" z''\n"
                          "lxc.init.cwd = /work\n"
                          "lxc.init.uid = 1000\n"
                          "lxc.init.gid = 100\n"
@@ -229,7 +229,7 @@ TEST_CASE("lxc: mappings", "[lxc]") {
         CHECK(s["process"]["apparmorProfile"] == "lxc-default");
         CHECK(s["process"]["env"] == json{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                           "TERM=vt100", "HOME=/", "FOO=bar baz"});
-        CHECK(s["process"]["args"] == json{"/bin/sh", "-c", "true"});
+        CHECK(s["process"]["args"] == json{"/bin/sh", "-c", "echo \\\"a  b\\\"", "x \"y\"", "z"});
         CHECK(s["process"]["cwd"] == "/work");
         CHECK(s["process"]["user"] == json{{"uid", 1000}, {"gid", 100}});
         CHECK(s["process"]["terminal"] == true);
@@ -410,6 +410,7 @@ TEST_CASE("lxc: malformed lines are errors with their line number", "[lxc]") {
          "\"lots\""},
         {"lxc.cgroup.cpuset.cpus = 3-1\n",
          "c.lxc:1: lxc.cgroup.cpuset.cpus: must be a list such as 0-3,5, got \"3-1\""},
+        {"lxc.init.cmd = sh -c 'echo\n", "c.lxc:1: lxc.init.cmd: unterminated quote in \"sh -c 'echo\""},
         {"lxc.pts = many\n", "c.lxc:1: lxc.pts: must be a number of pseudo terminals, got \"many\""},
         {"lxc.utsname =\n", "c.lxc:1: lxc.utsname: the hostname must be 1 to 64 characters without '/'"},
     };
