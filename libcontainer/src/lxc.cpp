@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -263,7 +264,6 @@ private:
     std::vector<std::string> stack_;  // real paths of the files being read (include loop guard)
 
     std::optional<std::string> hostname_, rootfs_, apparmor_, cwd_;
-    std::optional<Entry> rootfs_entry_;
     std::optional<std::vector<std::string>> args_;
     std::optional<uint32_t> uid_, gid_;
     std::vector<std::string> env_;
@@ -284,14 +284,17 @@ private:
     }
 
     void read_dir(const std::string& dir, const Where* from) {
+        struct Closedir {
+            void operator()(DIR* d) const { ::closedir(d); }
+        };
         std::vector<std::string> names;
-        DIR* d = ::opendir(dir.c_str());
-        if (d == nullptr) throw_errno(dir);
-        while (dirent* e = ::readdir(d)) {
+        std::unique_ptr<DIR, Closedir> d(::opendir(dir.c_str()));
+        if (!d) throw_errno(dir);
+        while (dirent* e = ::readdir(d.get())) {
             std::string n = e->d_name;
             if (n.size() > 5 && n.ends_with(".conf")) names.push_back(n);
         }
-        ::closedir(d);
+        d.reset();
         std::sort(names.begin(), names.end());
         for (const auto& n : names) read(dir + "/" + n, from);
     }
@@ -338,7 +341,6 @@ void Importer::handle(const Entry& e) {
             e.fail("only directory root filesystems are supported, not " + json(v).dump());
         while (p.size() > 1 && p.ends_with('/')) p.pop_back();
         rootfs_ = p;
-        rootfs_entry_ = e;
     } else if (k.starts_with("lxc.network.")) {
         network_key(e, k.substr(std::string_view("lxc.network.").size()));
     } else if (k == "lxc.mount.entry") {
