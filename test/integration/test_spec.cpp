@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
@@ -29,7 +30,12 @@ namespace {
 const std::string kNotesDir =
     "/var/lib/docker/containers/622019314776a09ff747b0c4ff5bcb7392bc0d469b0d2f2663d180f297d252e5";
 
-std::string fixture() { return std::string(std::getenv("RT_SOURCE_DIR")) + "/test/fixtures/docker-0.6.lxc"; }
+std::string fixture() {
+    const char* src = std::getenv("RT_SOURCE_DIR");
+    if (src == nullptr || !th::exists(std::string(src) + "/test/fixtures/docker-0.6.lxc"))
+        th::skip_all("RT_SOURCE_DIR is not set or has no test/fixtures/docker-0.6.lxc");
+    return std::string(src) + "/test/fixtures/docker-0.6.lxc";
+}
 
 // A bundle directory with the busybox rootfs and no config.json yet.
 struct SpecBundle {
