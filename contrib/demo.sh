@@ -6,8 +6,8 @@
 # 1. installs the build dependencies with apt-get (skip with RT_DEMO_NO_APT=1),
 # 2. builds rt with meson + ninja into build/,
 # 3. makes a bundle in a temp dir: a rootfs around Debian's static busybox
-#    (test/fixtures/make-rootfs.sh) and the config.json `rt spec` writes, with
-#    args `sh -c 'echo hello from rt; hostname'` and terminal false,
+#    (test/fixtures/make-rootfs.sh) and the config.json
+#    `rt spec -- sh -c 'echo hello from rt; hostname'` writes (rt's default, that command),
 # 4. runs it: ./build/runtime/rt run -b BUNDLE demo
 #
 # Safe to run again: the build is incremental, a leftover "demo" container is removed first and
@@ -38,18 +38,7 @@ bundle=$(mktemp -d "${TMPDIR:-/tmp}/rt-demo.XXXXXX")
 trap 'rm -rf -- "$bundle"' EXIT
 
 sh test/fixtures/make-rootfs.sh "$bundle/rootfs" "$bundle/rootfs.stamp"
-(cd "$bundle" && "$rt" spec)
-python3 - "$bundle/config.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-with open(path) as f:
-    config = json.load(f)
-config["root"]["path"] = "rootfs"
-config["process"]["terminal"] = False
-config["process"]["args"] = ["sh", "-c", "echo hello from rt; hostname"]
-with open(path, "w") as f:
-    json.dump(config, f, indent=4)
-PY
+"$rt" spec -b "$bundle" -- sh -c 'echo hello from rt; hostname'
 
 # A container left behind by an interrupted earlier run would make the id clash.
 "$rt" delete --force demo >/dev/null 2>&1 || true

@@ -1,8 +1,6 @@
-// rt spec [--bundle|-b DIR] [--rootless] [--seccomp default]: write a starter config.json (runc's) into DIR.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+// rt spec [-b DIR] [--rootless] [--from-lxc FILE] [edit options] [-- ARGS...]: write a config.json
+// (rt's default, or an LXC config converted), or edit an existing one with the options.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,55 +9,82 @@
 
 #include "cli.hpp"
 #include "rt/error.hpp"
-#include "rt/spec.hpp"
+#include "rt/spec_edit.hpp"
 
 namespace rt::cli {
 
 int cmd_spec(const GlobalOptions& /*g*/, const Args& args) {
-    cxxopts::Options opts("rt spec", "Create a new specification file (config.json) in the bundle directory");
-    opts.add_options()  //
-        ("b,bundle", "path to the root of the bundle directory",
-         cxxopts::value<std::string>()->default_value("."))                //
-        ("rootless", "generate a configuration for a rootless container")  //
-        ("seccomp", "add a seccomp profile: \"default\" is rt's (see contrib/seccomp.md)",
+    cxxopts::Options opts(
+        "rt spec",
+        "Write config.json into the bundle directory: rt's default, or an LXC config converted; "
+        "with edit options, edit an existing config.json");
+    opts.custom_help("[options] [-- ARGS...]");
+    opts.add_options()                                                                            //
+        ("b,bundle", "bundle directory", cxxopts::value<std::string>()->default_value("."))       //
+        ("rootless", "the default for a rootless container")                                      //
+        ("from-lxc", "convert this LXC config", cxxopts::value<std::string>())                    //
+        ("rootfs", "root.path", cxxopts::value<std::string>())                                    //
+        ("args", "the command: every argument after --args (as after --)")                        //
+        ("env", "set NAME=VALUE in the environment (repeatable)", cxxopts::value<std::string>())  //
+        ("cwd", "working directory (absolute)", cxxopts::value<std::string>())                    //
+        ("user", "UID[:GID] (GID defaults to UID)", cxxopts::value<std::string>())                //
+        ("hostname", "hostname (and a uts namespace)", cxxopts::value<std::string>())             //
+        ("bind", "bind-mount SRC:DST[:ro] (repeatable)", cxxopts::value<std::string>())           //
+        ("tmpfs", "mount a tmpfs at DST[:SIZE] (repeatable)", cxxopts::value<std::string>())      //
+        ("readonly", "make the root filesystem read-only")                                        //
+        ("memory", "memory limit in bytes (k, m, g suffixes)", cxxopts::value<std::string>())     //
+        ("pids", "maximum number of processes", cxxopts::value<std::string>())                    //
+        ("cpus", "CPU quota in CPUs (e.g. 1.5)", cxxopts::value<std::string>())                   //
+        ("network", "none, host, bridge or bridge=NAME", cxxopts::value<std::string>())           //
+        ("terminal", "process.terminal true")                                                     //
+        ("no-terminal", "process.terminal false")                                                 //
+        ("seccomp", "add a seccomp profile: \"default\" is rt's (contrib/seccomp.md)",
          cxxopts::value<std::string>())  //
         ("h,help", "show this help");
 
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    auto result = opts.parse(static_cast<int>(argv.size()), argv.data());
-    if (result.count("help")) {
+    // Everything after "--" or "--args" is the container's command, not rt's options.
+    auto tail = std::find_if(args.begin() + 1, args.end(),
+                             [](const std::string& a) { return a == "--" || a == "--args"; });
+    std::vector<const char*> argv;
+    for (auto it = args.begin(); it != tail; ++it) argv.push_back(it->c_str());
+    auto r = opts.parse(static_cast<int>(argv.size()), argv.data());
+    if (r.count("help")) {
         std::cout << opts.help();
         return 0;
     }
-    if (!result.unmatched().empty())
-        throw Error("spec: unexpected argument \"" + result.unmatched()[0] + "\"");
+    if (!r.unmatched().empty()) throw Error("spec: unexpected argument \"" + r.unmatched()[0] + "\"");
 
-    const std::string bundle = result["bundle"].as<std::string>();
-    const std::string path = (bundle.ends_with('/') ? bundle : bundle + "/") + "config.json";
-    nlohmann::json spec = rt::spec::default_spec(result.count("rootless") > 0);
-    if (result.count("seccomp")) {
-        const auto profile = result["seccomp"].as<std::string>();
-        if (profile != "default")
-            throw Error("spec: --seccomp: unknown profile \"" + profile + "\" (known: default)");
-        spec["linux"]["seccomp"] = rt::spec::default_seccomp_profile();
+    rt::spec::GenerateOptions o;
+    o.bundle = r["bundle"].as<std::string>();
+    o.rootless = r.count("rootless") > 0;
+    if (r.count("from-lxc")) o.from_lxc = r["from-lxc"].as<std::string>();
+    rt::spec::Edits& e = o.edits;
+    auto opt = [&](const char* name, std::optional<std::string>& out) {
+        if (r.count(name)) out = r[name].as<std::string>();
+    };
+    opt("rootfs", e.rootfs);
+    opt("cwd", e.cwd);
+    opt("user", e.user);
+    opt("hostname", e.hostname);
+    opt("memory", e.memory);
+    opt("pids", e.pids);
+    opt("cpus", e.cpus);
+    opt("network", e.network);
+    opt("seccomp", e.seccomp);
+    // Repeatable options, in command-line order (cxxopts keeps each occurrence in arguments()).
+    for (const auto& kv : r.arguments()) {
+        if (kv.key() == "env") e.env.push_back(kv.value());
+        if (kv.key() == "bind") e.binds.push_back(kv.value());
+        if (kv.key() == "tmpfs") e.tmpfs.push_back(kv.value());
     }
-    const std::string text = spec.dump(2) + "\n";
+    e.readonly = r.count("readonly") > 0;
+    if (r.count("terminal") && r.count("no-terminal"))
+        throw Error("spec: --terminal and --no-terminal conflict");
+    if (r.count("terminal")) e.terminal = true;
+    if (r.count("no-terminal")) e.terminal = false;
+    if (tail != args.end()) e.args = std::vector<std::string>(tail + 1, args.end());
 
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno == EEXIST) throw Error("File " + path + " exists. Remove it first", EEXIST);
-    if (fd < 0) throw_errno("create " + path);
-    for (size_t done = 0; done < text.size();) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            throw_errno("write " + path, err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::close(fd) != 0) throw_errno("write " + path);
+    for (const auto& w : rt::spec::generate(o)) log_message(LogLevel::Warning, w);
     return 0;
 }
 

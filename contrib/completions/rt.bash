@@ -65,8 +65,14 @@ _rt() {
     local opts="" dir_opts="" file_opts="" other_value_opts=""
     case $command in
         spec)
-            opts="--bundle -b --rootless --help"
-            dir_opts="--bundle -b" ;;
+            # After -- (or --args) come the container's command and arguments: nothing to complete.
+            for ((i = command_index + 1; i < COMP_CWORD; i++)); do
+                case ${COMP_WORDS[i]} in -- | --args) COMPREPLY=(); return ;; esac
+            done
+            opts="--bundle -b --rootless --from-lxc --rootfs --args --env --cwd --user --hostname --bind
+                  --tmpfs --readonly --memory --pids --cpus --network --terminal --no-terminal --help"
+            dir_opts="--bundle -b --rootfs"; file_opts="--from-lxc --bind"
+            other_value_opts="--env --cwd --user --hostname --tmpfs --memory --pids --cpus --network" ;;
         create)
             opts="--bundle -b --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --help"
             dir_opts="--bundle -b"; file_opts="--console-socket --pid-file"; other_value_opts="--preserve-fds" ;;
@@ -115,6 +121,7 @@ _rt() {
         if [ "$prev" = "$o" ]; then
             case $command in
                 list | ps) _rt_reply -W "table json" -- "$cur" ;;
+                spec) [ "$o" = --network ] && _rt_reply -W "none host bridge bridge=" -- "$cur" ;;
             esac
             return
         fi

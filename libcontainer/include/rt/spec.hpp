@@ -173,9 +173,10 @@ Spec load_bundle(const std::string& bundle, std::vector<std::string>* warnings =
 // Serialise back to config.json form (fields left at their defaults are omitted).
 nlohmann::json to_json(const Spec& spec);
 
-// The spec `rt spec` writes: runc's default (sh in a busybox-like rootfs, new pid, network, ipc,
-// uts and mount namespaces, the standard /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys
-// mounts, masked and read-only paths). rootless: as `runc spec --rootless`.
+// The spec `rt spec` writes: what the LXC config of Docker 0.6 protected (its device allow-list,
+// dropped capabilities, proc/sysfs/devpts/shm mounts; sh in rootfs/, terminal false, hostname "rt",
+// new pid, network, ipc, uts and mount namespaces) plus runc's masked and read-only paths; see
+// spec_default.cpp for the details. rootless: as `runc spec --rootless`.
 nlohmann::json default_spec(bool rootless);
 
 // rt's default seccomp profile for linux.seccomp (`rt spec --seccomp default`): an allow-list;
