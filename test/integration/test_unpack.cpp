@@ -537,3 +537,61 @@ TEST_CASE("--overlay errors: other stores, umount of a copied bundle, bad whiteo
     CHECK(unpack({"umount", o + "/b"}).status == 0);
     CHECK_FALSE(mounted(o + "/b/rootfs"));
 }
+
+TEST_CASE("--overlay: umount refuses while a container still holds the overlay", "[unpack][overlay]") {
+    TempDir out("rt-overlay-busy");
+    const std::string bundle = out.path() + "/b";
+    OverlayGuard guard(bundle);
+    REQUIRE(unpack({"unpack", "--overlay", images() + "/graph", "busybox", bundle}).status == 0);
+    json cfg = json::parse(read_file(bundle + "/config.json"));
+    cfg["process"]["args"] = {"sleep", "1000"};
+    write_file(bundle + "/config.json", cfg.dump(2));
+    const std::string id = unique_id("overlay-busy");
+    struct Deleter {
+        std::string id;
+        ~Deleter() { rt({"delete", "--force", id}); }
+    } deleter{id};
+    Result c = rt({"create", "--bundle", bundle, id});
+    INFO(c.err);
+    REQUIRE(c.status == 0);
+    REQUIRE(rt({"start", id}).status == 0);
+    json st = state(id);
+    REQUIRE(st.contains("pid"));
+
+    // Gone from here, but the container's mount namespace still has it: upper/ stays.
+    Result busy = unpack({"umount", bundle});
+    CHECK(busy.status != 0);
+    CHECK(lines(busy.err).size() == 1);
+    CHECK(busy.err.find("still mounted in the mount namespace of pid") != std::string::npos);
+    CHECK(exists(bundle + "/.rt-overlay/upper"));
+    CHECK(status_of(id) == "running");
+
+    REQUIRE(rt({"delete", "--force", id}).status == 0);
+    Result um = unpack({"umount", bundle});
+    INFO(um.err);
+    CHECK(um.status == 0);
+    CHECK_FALSE(mounted(bundle + "/rootfs"));
+    CHECK(list_dir(bundle) == std::vector<std::string>{"config.json", "rootfs"});
+}
+
+TEST_CASE("--overlay: an opaque root hides every layer below it", "[unpack][overlay]") {
+    TempDir work("rt-overlay-opqroot");
+    const std::string g = work.path() + "/g";
+    REQUIRE(sh("cp -a " + shell_quote({images() + "/graph", g})).status == 0);
+    write_file(
+        g + "/graph/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc/layer/.wh..wh..opq", "");
+    // The image's user must be in the top layer now.
+    write_file(g + "/graph/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc/layer/etc/passwd",
+               "tester:x:1000:1000::/home/tester:/bin/sh\n");
+    const std::string bundle = work.path() + "/b";
+    OverlayGuard guard(bundle);
+    Result u = unpack({"unpack", "--overlay", g, "busybox", bundle});
+    INFO(u.err);
+    REQUIRE(u.status == 0);
+    CHECK(list_dir(bundle + "/rootfs") == std::vector<std::string>{"app", "etc", "opq"});
+    CHECK(list_dir(bundle + "/rootfs/etc") == std::vector<std::string>{"group", "motd", "passwd"});
+    json st = json::parse(read_file(bundle + "/.rt-overlay/state.json"));
+    CHECK(st["lowerdirs"].size() == 2);  // the top layer and its "above" whiteouts
+    CHECK(unpack({"umount", bundle}).status == 0);
+    CHECK_FALSE(mounted(bundle + "/rootfs"));
+}

@@ -228,6 +228,35 @@ void mount_legacy(const std::vector<UniqueFd>& lowers, int upper, int work, cons
         throw_errno("mount overlay at " + target);
 }
 
+// A process of another mount namespace that still has the overlay (device "MAJ:MIN") mounted, or 0:
+// a container of the bundle still running. Its mount would outlive our umount, and removing
+// upper/ under it would pull the rootfs from under the container.
+pid_t user_elsewhere(const std::string& want) {
+    struct stat self {};
+    if (::stat("/proc/self/ns/mnt", &self) < 0) return 0;
+    std::vector<ino_t> seen = {self.st_ino};
+    std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
+    if (!proc) return 0;
+    while (struct dirent* e = ::readdir(proc.get())) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        const std::string base = std::string("/proc/") + e->d_name;
+        struct stat ns {};
+        if (::stat((base + "/ns/mnt").c_str(), &ns) < 0) continue;  // gone, or a kernel thread
+        if (std::find(seen.begin(), seen.end(), ns.st_ino) != seen.end()) continue;
+        seen.push_back(ns.st_ino);
+        auto info = read_file_if_exists(base + "/mountinfo");
+        if (!info) continue;
+        for (const auto& line : split(*info, '\n')) {
+            // "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"
+            auto f = split(line, ' ');
+            if (f.size() < 3 || f[2] != want) continue;
+            auto dash = line.find(" - overlay rt-unpack ");
+            if (dash != std::string::npos) return static_cast<pid_t>(std::stoi(e->d_name));
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 OverlayMount::~OverlayMount() {
@@ -252,7 +281,6 @@ OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::st
     // lowerdir order is topmost first; build it base first and reverse.
     std::vector<std::string> lowers;  // paths (for state.json)
     std::vector<UniqueFd> fds;
-    json generated = json::array();
     for (size_t i = 0; i < layers.size(); ++i) {
         const std::string n = std::to_string(i + 1);
         const std::string below = "wh-" + n + "-below", above = "wh-" + n + "-above";
@@ -266,21 +294,20 @@ OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::st
             remove_all(dir + "/" + below);
             remove_all(dir + "/" + above);
         }
-        if (t.opaque_root) {  // nothing under L is visible
+        if (t.opaque_root) {  // nothing under L is visible: no layer below it, no "below" whiteouts
             lowers.clear();
             fds.clear();
+            remove_all(dir + "/" + below);
         }
-        if (t.any) {
+        if (t.any && !t.opaque_root) {
             lowers.push_back(std::string(kDir) + "/" + below);
             fds.push_back(std::move(bfd));
-            generated.push_back(below);
         }
         lowers.push_back(layers[i]);
         fds.push_back(open_dir(AT_FDCWD, layers[i], layers[i]));
         if (t.any) {
             lowers.push_back(std::string(kDir) + "/" + above);
             fds.push_back(std::move(afd));
-            generated.push_back(above);
         }
     }
     if (fds.size() > kMaxLowers)
@@ -313,12 +340,15 @@ OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::st
     }
     m.root_ = ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (m.root_ < 0) throw_errno("open " + target);
+    struct stat rst {};
+    if (::fstat(m.root_, &rst) < 0) throw_errno("stat " + target);
     m.state_ = {{"version", 1},
+                {"device", std::to_string(major(rst.st_dev)) + ":" + std::to_string(minor(rst.st_dev))},
                 {"rootfs", "rootfs"},
                 {"lowerdirs", lowers},
                 {"upperdir", std::string(kDir) + "/upper"},
                 {"workdir", std::string(kDir) + "/work"},
-                {"generated", generated}};
+                {"layers", layers.size()}};
     return m;
 }
 
@@ -346,6 +376,8 @@ void umount_overlay(const std::string& bundle_in) {
     if (!state.is_object() || state.value("rootfs", std::string()) != "rootfs")
         throw Error(dir + "/state.json: not an rt-unpack overlay record");
     const std::string target = bundle + "/rootfs";
+    // The overlay's device as recorded (to find it elsewhere after it is gone from here).
+    std::string device = state.value("device", std::string());
     // Mounted (an overlay at the rootfs's own mount root)? After a reboot it is not: only clean up.
     UniqueFd fd(::open(target.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd && errno != ENOENT) throw_errno("open " + target);
@@ -360,6 +392,7 @@ void umount_overlay(const std::string& bundle_in) {
         if (mount_root) {
             if (sf.f_type != OVERLAYFS_SUPER_MAGIC)
                 throw Error(target + " is a mount point but not an overlay: not unmounted");
+            device = std::to_string(sx.stx_dev_major) + ":" + std::to_string(sx.stx_dev_minor);
             if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) < 0) {
                 if (errno == EBUSY)
                     throw Error("unmount " + target +
@@ -368,6 +401,12 @@ void umount_overlay(const std::string& bundle_in) {
             }
         }
     }
+    // Unmounting here also unmounted its propagated copies; a copy that remains is a container's
+    // own (a container of this bundle still running): its upper dir must stay.
+    if (pid_t pid = device.empty() ? 0 : user_elsewhere(device))
+        throw Error("bundle " + bundle + ": the overlay is still mounted in the mount namespace of pid " +
+                    std::to_string(pid) + " (a container of this bundle still running? rt delete it, then " +
+                    "rt-unpack umount again); " + kDir + " kept");
     remove_all(dir);
 }
 
