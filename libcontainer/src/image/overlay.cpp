@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <utility>
 
@@ -39,14 +40,12 @@ UniqueFd open_dir(int at, const std::string& name, const std::string& shown) {
 }
 
 // A subdirectory of a generated layer, made on first use (parents first).
-int sub(int top, std::vector<std::pair<std::string, UniqueFd>>& made, const std::string& rel) {
-    for (auto& [p, fd] : made)
-        if (p == rel) return fd.get();
+int sub(int top, std::map<std::string, UniqueFd>& made, const std::string& rel) {
+    if (auto it = made.find(rel); it != made.end()) return it->second.get();
     auto slash = rel.rfind('/');
     if (slash != std::string::npos) sub(top, made, rel.substr(0, slash));
     if (::mkdirat(top, rel.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + rel);
-    made.emplace_back(rel, open_dir(top, rel, rel));
-    return made.back().second.get();
+    return made.emplace(rel, open_dir(top, rel, rel)).first->second.get();
 }
 
 void whiteout_at(int dir, const std::string& name, const std::string& shown) {
@@ -62,8 +61,8 @@ struct Translation {
 
 class Translator {
 public:
-    Translator(const std::string& layer, int above, int below)
-        : layer_(layer), above_(above), below_(below) {}
+    Translator(const std::string& layer, int above, int below, const volatile sig_atomic_t* cancel)
+        : layer_(layer), above_(above), below_(below), cancel_(cancel) {}
 
     Translation run() {
         UniqueFd root = open_dir(AT_FDCWD, layer_, layer_);
@@ -80,6 +79,7 @@ public:
 private:
     // rel: "" for L's root, else "a/b" (no leading or trailing slash).
     void walk(int dir, const std::string& rel) {
+        if (cancel_ && *cancel_) throw Error("interrupted");
         UniqueFd dup(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
         if (!dup) throw_errno("dup");
         DIR* d = ::fdopendir(dup.get());
@@ -124,8 +124,7 @@ private:
             }
             return above_;
         }
-        for (auto& [p, fd] : above_made_)
-            if (p == rel) return fd.get();
+        if (auto it = above_made_.find(rel); it != above_made_.end()) return it->second.get();
         // Parents first, each with L's attributes.
         auto slash = rel.rfind('/');
         UniqueFd lp = open_dir(l_dir, "..", layer_ + "/" + rel + "/..");
@@ -166,9 +165,10 @@ private:
 
     std::string layer_;
     int above_, below_;
+    const volatile sig_atomic_t* cancel_;
     bool above_root_done_ = false;
     Translation t_;
-    std::vector<std::pair<std::string, UniqueFd>> above_made_, below_made_;
+    std::map<std::string, UniqueFd> above_made_, below_made_;
     std::vector<std::pair<std::string, struct stat>> dirs_;
 };
 
@@ -273,7 +273,8 @@ void OverlayMount::release() {
     root_ = -1;
 }
 
-OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::string& bundle) {
+OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::string& bundle,
+                           const volatile sig_atomic_t* cancel) {
     const std::string dir = bundle + "/" + kDir;
     if (::mkdir(dir.c_str(), 0700) < 0) throw_errno("mkdir " + dir);
     UniqueFd top = open_dir(AT_FDCWD, dir, dir);
@@ -288,8 +289,9 @@ OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::st
             if (::mkdirat(top.get(), g.c_str(), 0755) < 0) throw_errno("mkdir " + dir + "/" + g);
         UniqueFd bfd = open_dir(top.get(), below, dir + "/" + below);
         UniqueFd afd = open_dir(top.get(), above, dir + "/" + above);
-        Translation t = with_context("layer " + n + "/" + std::to_string(layers.size()),
-                                     [&] { return Translator(layers[i], afd.get(), bfd.get()).run(); });
+        Translation t = with_context("layer " + n + "/" + std::to_string(layers.size()), [&] {
+            return Translator(layers[i], afd.get(), bfd.get(), cancel).run();
+        });
         if (!t.any) {
             remove_all(dir + "/" + below);
             remove_all(dir + "/" + above);

@@ -14,6 +14,8 @@
 // the mount for `rt-unpack umount`.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 #include <vector>
 
@@ -36,14 +38,17 @@ public:
     void release();
 
 private:
-    friend OverlayMount mount_overlay(const std::vector<std::string>&, const std::string&);
+    friend OverlayMount mount_overlay(const std::vector<std::string>&, const std::string&,
+                                      const volatile sig_atomic_t*);
     std::string target_;
     int root_ = -1;
     nlohmann::json state_;
 };
 
-// Mount layers (directories, base first) at bundle/rootfs, generating bundle/.rt-overlay/.
-OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::string& bundle);
+// Mount layers (directories, base first) at bundle/rootfs, generating bundle/.rt-overlay/; a
+// non-zero *cancel stops it with "interrupted".
+OverlayMount mount_overlay(const std::vector<std::string>& layers, const std::string& bundle,
+                           const volatile sig_atomic_t* cancel = nullptr);
 
 // Does the bundle hold an --overlay unpack (BUNDLE/.rt-overlay/state.json)?
 bool is_overlay_bundle(const std::string& bundle);

@@ -184,7 +184,7 @@ UnpackResult unpack(const Source& src, const std::string& name, const std::strin
         std::vector<std::string> dirs;
         for (const auto& l : img.layers) dirs.push_back(l.info.location);
         // Declared after tmp: unmounted before the temporary tree is removed.
-        OverlayMount mount = mount_overlay(dirs, tmp.path());
+        OverlayMount mount = mount_overlay(dirs, tmp.path(), opts.layer.cancel);
         write_file(tmp.path() + "/.rt-overlay/state.json", mount.state().dump(2) + "\n", 0644);
         finish(img, mount.root(), tmp.path(), bundle, parent, base, exists, opts, result);
         tmp.release();
