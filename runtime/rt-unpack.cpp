@@ -4,6 +4,7 @@
 //   rt-unpack list   [--graph DIR | --archive FILE | --oci DIR | SOURCE] [--format table|json]
 //   rt-unpack inspect SOURCE NAME
 //   rt-unpack unpack  SOURCE NAME[:TAG] BUNDLE [--force] [--skip-devices] [--uid-map C:H:N]...
+//   rt-unpack unpack --overlay GRAPH NAME[:TAG] BUNDLE; rt-unpack umount BUNDLE
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -36,6 +37,7 @@ const char* kUsage =
     "  list [SOURCE]                 list the images of a store (like docker images)\n"
     "  inspect SOURCE NAME           print an image's config and layer chain as JSON\n"
     "  unpack SOURCE NAME BUNDLE     write an OCI bundle (rootfs/ + config.json)\n"
+    "  umount BUNDLE                 unmount a bundle made with unpack --overlay\n"
     "\n"
     "SOURCE is a Docker 0.x graph directory (/var/lib/docker), a `docker save` archive or an OCI\n"
     "image layout; --graph DIR, --archive FILE or --oci DIR name the kind explicitly.\n"
@@ -265,7 +267,8 @@ int cmd_unpack(const std::vector<std::string>& args) {
                                                     cxxopts::value<std::vector<std::string>>())(
         "max-size", "uncompressed bytes allowed per layer (K/M/G/T suffixes; 0: no limit)",
         cxxopts::value<std::string>()->default_value("64G"))(
-        "rootless", "config.json for a rootless container")("no-progress", "no progress line on a terminal");
+        "rootless", "config.json for a rootless container")("no-progress", "no progress line on a terminal")(
+        "overlay", "graph only: mount the layer directories with overlayfs at BUNDLE/rootfs, no copy");
     Parsed p;
     if (!parse(o, args, p)) return 0;
     img::Source src = source(p, "unpack");
@@ -274,6 +277,7 @@ int cmd_unpack(const std::vector<std::string>& args) {
     opts.force = p.r.count("force") > 0;
     opts.layer.skip_devices = p.r.count("skip-devices") > 0;
     opts.rootless = p.r.count("rootless") > 0;
+    opts.overlay = p.r.count("overlay") > 0;
     opts.max_size = parse_size(p.r["max-size"].as<std::string>());
     if (p.r.count("uid-map"))
         for (const auto& m : p.r["uid-map"].as<std::vector<std::string>>())
@@ -322,6 +326,18 @@ int cmd_unpack(const std::vector<std::string>& args) {
     return 0;
 }
 
+int cmd_umount(const std::vector<std::string>& args) {
+    cxxopts::Options o("rt-unpack umount",
+                       "Unmount a bundle made with unpack --overlay and remove its upper, work and whiteout "
+                       "directories (the container's writes go with them)");
+    o.custom_help("BUNDLE");
+    Parsed p;
+    if (!parse(o, args, p)) return 0;
+    expect_args(p, 1, "umount", "BUNDLE");
+    img::umount_overlay(p.positional[0]);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -338,6 +354,7 @@ int main(int argc, char** argv) {
         if (args[0] == "list") return cmd_list(args);
         if (args[0] == "inspect") return cmd_inspect(args);
         if (args[0] == "unpack") return cmd_unpack(args);
+        if (args[0] == "umount") return cmd_umount(args);
         throw Error("unknown command \"" + args[0] + "\" (see rt-unpack --help)");
     } catch (const cxxopts::exceptions::exception& e) {
         std::cerr << "rt-unpack: " << e.what() << "\n";

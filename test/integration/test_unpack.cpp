@@ -1,6 +1,7 @@
 // rt-unpack: every store kind built offline (test/fixtures/make-images.sh), unpacked into a
 // bundle, and the bundle run with rt: the image's files, whiteouts, env, cwd, user, groups,
 // HOME and hostname are checked from inside the container.
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -355,4 +356,242 @@ TEST_CASE("hostile layers: nothing lands outside the rootfs", "[unpack][escape]"
     CHECK(v.err.find("resolve \"var-link\" in the rootfs") != std::string::npos);
     CHECK_FALSE(exists("/var/lib/" + tag));
     CHECK(list_dir(work.path()) == std::vector<std::string>{"b", "oci", "oci2", "oci3"});
+}
+
+// ---- --overlay: graph layers mounted with overlayfs ---------------------------------------
+
+namespace {
+
+// Is path a mount point in this mount namespace (field 5 of /proc/self/mountinfo)?
+bool mounted(const std::string& path) {
+    for (const auto& l : lines(read_file("/proc/self/mountinfo"))) {
+        std::vector<std::string> f;
+        size_t pos = 0;
+        for (int i = 0; i < 5 && pos != std::string::npos; ++i) {
+            size_t next = l.find(' ', pos);
+            f.push_back(l.substr(pos, next == std::string::npos ? next : next - pos));
+            pos = next == std::string::npos ? next : next + 1;
+        }
+        if (f.size() == 5 && f[4] == path) return true;
+    }
+    return false;
+}
+
+// Unmounts an --overlay bundle's rootfs when the test ends, however it ends (declare it after the
+// TempDir holding the bundle: it runs first).
+class OverlayGuard {
+public:
+    explicit OverlayGuard(std::string bundle) : bundle_(std::move(bundle)) {}
+    ~OverlayGuard() {
+        if (!mounted(bundle_ + "/rootfs")) return;
+        unpack({"umount", bundle_});
+        while (mounted(bundle_ + "/rootfs") && ::umount2((bundle_ + "/rootfs").c_str(), MNT_DETACH) == 0) {
+        }
+    }
+    OverlayGuard(const OverlayGuard&) = delete;
+    OverlayGuard& operator=(const OverlayGuard&) = delete;
+
+private:
+    std::string bundle_;
+};
+
+// Every path of a tree with its type, mode, owner, size, mtime and (files) sha256: equal listings
+// mean the tree was not changed.
+std::string tree_listing(const std::string& dir) {
+    Result r =
+        sh("cd " + shell_quote({dir}) +
+           " && find . -printf '%p %y %m %U:%G %s %T@ %l\\n' | sort && find . -type f -exec sha256sum {} + "
+           "| sort");
+    REQUIRE(r.status == 0);
+    REQUIRE(!r.out.empty());
+    return r.out;
+}
+
+void overlay_unpack_and_run(const std::string& store, const std::string& name, const std::string& layer_dir) {
+    INFO(store);
+    const std::string before = tree_listing(store);
+    TempDir out("rt-overlay");
+    const std::string bundle = out.path() + "/bundle";
+    OverlayGuard guard(bundle);
+    Result u = unpack({"unpack", "--overlay", store, name, bundle});
+    INFO(u.err);
+    REQUIRE(u.status == 0);
+    CHECK(list_dir(out.path()) == std::vector<std::string>{"bundle"});  // no temporary left
+    CHECK(mounted(bundle + "/rootfs"));
+    CHECK(list_dir(bundle) == std::vector<std::string>{".rt-overlay", "config.json", "rootfs"});
+    json cfg = json::parse(read_file(bundle + "/config.json"));
+    CHECK(cfg["root"]["path"] == "rootfs");
+
+    // The merged view: the upper layer's files, the whiteout and the opaque dir applied, no aufs
+    // marker, the opaque dir with the upper layer's mode (from the generated "above" layer).
+    const std::string root = bundle + "/rootfs";
+    CHECK(read_file(root + "/etc/motd") == "from the upper layer\n");
+    CHECK_FALSE(exists(root + "/etc/removed-by-upper"));
+    CHECK(list_dir(root + "/opq") == std::vector<std::string>{"upper-b"});
+    struct stat st {};
+    REQUIRE(::stat((root + "/opq").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0711);
+    Result wh = sh("find " + shell_quote({root}) + " -name '.wh.*'");
+    CHECK(wh.status == 0);
+    CHECK(wh.out.empty());
+    CHECK(exists(store + "/" + layer_dir + "/opq/.wh..wh..opq"));  // still in the store
+
+    // Run it as unpacked.
+    const std::string id = unique_id("overlay");
+    Result r = rt({"run", "--bundle", bundle, id});
+    rt({"delete", "--force", id});
+    INFO(r.err);
+    CHECK(r.status == 0);
+    CHECK(lines(r.out) == kExpected);
+
+    // A write inside the container (root, writable rootfs) lands in the bundle's upper dir.
+    cfg["root"]["readonly"] = false;
+    cfg["process"]["user"] = {{"uid", 0}, {"gid", 0}};
+    cfg["process"]["args"] = {"sh", "-c", "echo written > /written && rm /etc/motd && ls /opq"};
+    write_file(bundle + "/config.json", cfg.dump(2));
+    const std::string id2 = unique_id("overlay");
+    Result w = rt({"run", "--bundle", bundle, id2});
+    rt({"delete", "--force", id2});
+    INFO(w.err);
+    CHECK(w.status == 0);
+    CHECK(lines(w.out) == std::vector<std::string>{"upper-b"});
+    CHECK(read_file(bundle + "/.rt-overlay/upper/written") == "written\n");
+    CHECK_FALSE(exists(root + "/etc/motd"));
+    CHECK(tree_listing(store) == before);  // the store, byte for byte
+
+    // umount: no mount, no generated dirs; config.json and the empty rootfs stay.
+    Result um = unpack({"umount", bundle});
+    INFO(um.err);
+    CHECK(um.status == 0);
+    CHECK_FALSE(mounted(root));
+    CHECK(list_dir(bundle) == std::vector<std::string>{"config.json", "rootfs"});
+    CHECK(list_dir(root).empty());
+    Result again = unpack({"umount", bundle});
+    CHECK(again.status != 0);
+    CHECK(lines(again.err).size() == 1);
+    CHECK(again.err.find("was not made with `rt-unpack unpack --overlay`") != std::string::npos);
+    CHECK(tree_listing(store) == before);
+}
+
+}  // namespace
+
+TEST_CASE("--overlay: graph layers mounted, whiteouts translated, run, umount", "[unpack][overlay]") {
+    if (!exists("/sys/module/overlay") &&
+        read_file("/proc/filesystems").find("overlay") == std::string::npos &&
+        sh("modprobe overlay").status != 0) {
+        WARN("SKIP: overlayfs is not available on this machine");
+        return;
+    }
+    // Copies: the test's own stores, so the listings compare only what this test could change.
+    TempDir work("rt-overlay-store");
+    REQUIRE(sh("cp -a " + shell_quote({images() + "/graph", images() + "/aufs", work.path()})).status == 0);
+    overlay_unpack_and_run(work.path() + "/graph", "busybox",
+                           "graph/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc/layer");
+    overlay_unpack_and_run(work.path() + "/aufs", "busybox",
+                           "aufs/diff/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc");
+}
+
+TEST_CASE("--overlay errors: other stores, umount of a copied bundle, bad whiteout; nothing left",
+          "[unpack][overlay]") {
+    TempDir out("rt-overlay-err");
+    const std::string o = out.path();
+    OverlayGuard guard(o + "/b");
+
+    Result oci = unpack({"unpack", "--overlay", images() + "/oci", "v1", o + "/b"});
+    CHECK(oci.status != 0);
+    CHECK(lines(oci.err).size() == 1);
+    CHECK(oci.err.find("--overlay needs a Docker 0.x graph directory") != std::string::npos);
+    CHECK(oci.err.find("an OCI layout") != std::string::npos);
+    Result arc = unpack({"unpack", "--overlay", images() + "/save-v12.tar", "example/app:v12", o + "/b"});
+    CHECK(arc.status != 0);
+    CHECK(arc.err.find("a docker save archive") != std::string::npos);
+    CHECK(list_dir(o).empty());
+
+    // A copied bundle is not an overlay one.
+    REQUIRE(unpack({"unpack", images() + "/graph", "busybox", o + "/copied"}).status == 0);
+    Result um = unpack({"umount", o + "/copied"});
+    CHECK(um.status != 0);
+    CHECK(lines(um.err).size() == 1);
+    CHECK(um.err.find("bundle " + o + "/copied was not made with `rt-unpack unpack --overlay`") !=
+          std::string::npos);
+    CHECK(exists(o + "/copied/rootfs/bin/busybox"));  // untouched
+    REQUIRE(sh("rm -rf " + shell_quote({o + "/copied"})).status == 0);
+
+    // A bad whiteout (".wh." alone) in the upper layer: a one-line error, no mount, no bundle.
+    REQUIRE(sh("cp -a " + shell_quote({images() + "/graph", o + "/g"})).status == 0);
+    write_file(o + "/g/graph/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc/layer/etc/.wh.",
+               "");
+    Result bad = unpack({"unpack", "--overlay", o + "/g", "busybox", o + "/b"});
+    CHECK(bad.status != 0);
+    CHECK(lines(bad.err).size() == 1);
+    CHECK(bad.err.find("etc/.wh.\": a whiteout without a name") != std::string::npos);
+    CHECK(list_dir(o) == std::vector<std::string>{"g"});
+    CHECK(read_file("/proc/self/mountinfo").find(o) == std::string::npos);
+
+    // --force never replaces a mounted --overlay bundle.
+    REQUIRE(unpack({"unpack", "--overlay", images() + "/graph", "busybox", o + "/b"}).status == 0);
+    Result f = unpack({"unpack", "--force", images() + "/graph", "busybox", o + "/b"});
+    CHECK(f.status != 0);
+    CHECK(f.err.find("is an --overlay bundle (rt-unpack umount it first)") != std::string::npos);
+    CHECK(mounted(o + "/b/rootfs"));
+    CHECK(unpack({"umount", o + "/b"}).status == 0);
+    CHECK_FALSE(mounted(o + "/b/rootfs"));
+}
+
+TEST_CASE("--overlay: umount refuses while a container still holds the overlay", "[unpack][overlay]") {
+    TempDir out("rt-overlay-busy");
+    const std::string bundle = out.path() + "/b";
+    OverlayGuard guard(bundle);
+    REQUIRE(unpack({"unpack", "--overlay", images() + "/graph", "busybox", bundle}).status == 0);
+    json cfg = json::parse(read_file(bundle + "/config.json"));
+    cfg["process"]["args"] = {"sleep", "1000"};
+    write_file(bundle + "/config.json", cfg.dump(2));
+    const std::string id = unique_id("overlay-busy");
+    struct Deleter {
+        std::string id;
+        ~Deleter() { rt({"delete", "--force", id}); }
+    } deleter{id};
+    Result c = rt({"create", "--bundle", bundle, id});
+    INFO(c.err);
+    REQUIRE(c.status == 0);
+    REQUIRE(rt({"start", id}).status == 0);
+    json st = state(id);
+    REQUIRE(st.contains("pid"));
+
+    // Gone from here, but the container's mount namespace still has it: upper/ stays.
+    Result busy = unpack({"umount", bundle});
+    CHECK(busy.status != 0);
+    CHECK(lines(busy.err).size() == 1);
+    CHECK(busy.err.find("still mounted in the mount namespace of pid") != std::string::npos);
+    CHECK(exists(bundle + "/.rt-overlay/upper"));
+    CHECK(status_of(id) == "running");
+
+    REQUIRE(rt({"delete", "--force", id}).status == 0);
+    Result um = unpack({"umount", bundle});
+    INFO(um.err);
+    CHECK(um.status == 0);
+    CHECK_FALSE(mounted(bundle + "/rootfs"));
+    CHECK(list_dir(bundle) == std::vector<std::string>{"config.json", "rootfs"});
+}
+
+TEST_CASE("--overlay: an opaque root hides every layer below it", "[unpack][overlay]") {
+    TempDir work("rt-overlay-opqroot");
+    const std::string g = work.path() + "/g";
+    REQUIRE(sh("cp -a " + shell_quote({images() + "/graph", g})).status == 0);
+    write_file(
+        g + "/graph/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc/layer/.wh..wh..opq", "");
+    // The image's user must be in the top layer now.
+    write_file(g + "/graph/b750fe79269d2ec9a3c593ef05b4332b1d1a02a62b4accb2c21d589ff2f5f2dc/layer/etc/passwd",
+               "tester:x:1000:1000::/home/tester:/bin/sh\n");
+    const std::string bundle = work.path() + "/b";
+    OverlayGuard guard(bundle);
+    Result u = unpack({"unpack", "--overlay", g, "busybox", bundle});
+    INFO(u.err);
+    REQUIRE(u.status == 0);
+    CHECK(list_dir(bundle + "/rootfs") == std::vector<std::string>{"app", "etc", "opq"});
+    CHECK(list_dir(bundle + "/rootfs/etc") == std::vector<std::string>{"group", "motd", "passwd"});
+    json st = json::parse(read_file(bundle + "/.rt-overlay/state.json"));
+    CHECK(st["lowerdirs"].size() == 2);  // the top layer and its "above" whiteouts
+    CHECK(unpack({"umount", bundle}).status == 0);
+    CHECK_FALSE(mounted(bundle + "/rootfs"));
 }

@@ -80,9 +80,10 @@ struct Progress {
 
 struct UnpackOptions {
     LayerOptions layer;
-    bool force = false;                             // replace an existing bundle
-    uint64_t max_size = 64ULL << 30;                // uncompressed bytes per layer (0: no limit)
-    bool rootless = false;                          // config.json for a rootless container
+    bool force = false;               // replace an existing bundle
+    uint64_t max_size = 64ULL << 30;  // uncompressed bytes per layer (0: no limit)
+    bool rootless = false;            // config.json for a rootless container
+    bool overlay = false;             // graph only: mount the layer directories with overlayfs, do not copy
     std::function<void(const Progress&)> progress;  // called now and then during the layers
 };
 
@@ -99,6 +100,11 @@ ImageInfo inspect(const Source& src, const std::string& name);
 // Unpack into bundle (rootfs/ + config.json).
 UnpackResult unpack(const Source& src, const std::string& name, const std::string& bundle,
                     const UnpackOptions& opts);
+
+// Undo `unpack` with overlay: unmount BUNDLE/rootfs and remove BUNDLE/.rt-overlay (the generated
+// whiteout layers, upper and work: the container's writes go with them). config.json and the empty
+// rootfs/ stay. An error when the bundle was not made with overlay.
+void umount_overlay(const std::string& bundle);
 
 // config.json for an image config, with the image's rootfs open at rootfs_fd for user lookup.
 // Warnings (dropped labels) are appended to *warnings when given.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "image/layer.hpp"
+#include "image/overlay.hpp"
 #include "image/store.hpp"
 #include "rootfs.hpp"
 #include "rt/error.hpp"
@@ -50,6 +51,38 @@ ImageInfo info_of(const StoredImage& img) {
     i.config = img.config;
     for (const auto& l : img.layers) i.layers.push_back(l.info);
     return i;
+}
+
+// config.json (users looked up in the rootfs at root_fd), then tmp renamed to bundle (an
+// existing one, with --force, moved aside and removed).
+void finish(const StoredImage& img, int root_fd, const std::string& tmp, const std::string& bundle,
+            const std::string& parent, const std::string& base, bool exists, const UnpackOptions& opts,
+            UnpackResult& result) {
+    json config = runtime_config(img.image_json, img.config, root_fd, opts.rootless, &result.warnings);
+    // As Docker: a WorkingDir the layers lack is made (inside the rootfs, symlinks confined to it).
+    const std::string cwd = config["process"].value("cwd", std::string("/"));
+    if (cwd != "/") rootfs::open_in_root(root_fd, cwd, O_PATH | O_DIRECTORY, true);
+    write_file(tmp + "/config.json", config.dump(2) + "\n", 0644);
+
+    if (exists) {
+        // --force: the old bundle moves aside, the new one in, then the old one goes.
+        std::string old = parent + "/." + base + ".rt-unpack-old-XXXXXX";
+        if (!::mkdtemp(old.data())) throw_errno("create a temporary directory in " + parent);
+        std::string aside = old + "/bundle";
+        if (::rename(bundle.c_str(), aside.c_str()) < 0) {
+            ::rmdir(old.c_str());
+            throw_errno("move the old bundle " + bundle + " aside");
+        }
+        TempTree old_tree(old);
+        if (::rename(tmp.c_str(), bundle.c_str()) < 0) {
+            int err = errno;
+            ::rename(aside.c_str(), bundle.c_str());
+            throw_errno("rename " + tmp + " to " + bundle, err);
+        }
+    } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, bundle.c_str(), RENAME_NOREPLACE) < 0) {
+        if (errno == EEXIST) throw Error("bundle " + bundle + " exists (--force replaces it)");
+        throw_errno("rename " + tmp + " to " + bundle);
+    }
 }
 
 }  // namespace
@@ -120,6 +153,22 @@ UnpackResult unpack(const Source& src, const std::string& name, const std::strin
     const bool exists = ::lstat(bundle.c_str(), &st) == 0;
     if (exists && !opts.force) throw Error("bundle " + bundle + " exists (--force replaces it)");
     if (exists && !S_ISDIR(st.st_mode)) throw Error("bundle " + bundle + " exists and is not a directory");
+    if (exists && is_overlay_bundle(bundle))
+        throw Error("bundle " + bundle + " is an --overlay bundle (rt-unpack umount it first)");
+    if (opts.overlay) {
+        if (src.kind != StoreKind::Graph)
+            throw Error("--overlay needs a Docker 0.x graph directory (" + src.path + " is " +
+                        (src.kind == StoreKind::Oci ? "an OCI layout" : "a docker save archive") +
+                        ": its layers are archives)");
+        if (!opts.layer.uid_map.empty() || !opts.layer.gid_map.empty())
+            throw Error("--overlay cannot shift ids (--uid-map/--gid-map): the layers are mounted as stored");
+        for (size_t i = 0; i < img.layers.size(); ++i)
+            if (!img.layers[i].directory || img.layers[i].info.location.empty())
+                throw Error("layer " + std::to_string(i + 1) + "/" + std::to_string(img.layers.size()) +
+                            " (" + img.layers[i].info.id +
+                            "): contents not found (neither graph/<id>/layer nor "
+                            "aufs/diff/<id>)");
+    }
 
     // Built beside the bundle (same filesystem: the final rename is atomic).
     auto slash = bundle.rfind('/');
@@ -131,6 +180,17 @@ UnpackResult unpack(const Source& src, const std::string& name, const std::strin
     if (::chmod(tmp.path().c_str(), 0755) < 0) throw_errno("chmod " + tmp.path());
     const std::string rootfs = tmp.path() + "/rootfs";
     if (::mkdir(rootfs.c_str(), 0755) < 0) throw_errno("mkdir " + rootfs);
+    if (opts.overlay) {
+        std::vector<std::string> dirs;
+        for (const auto& l : img.layers) dirs.push_back(l.info.location);
+        // Declared after tmp: unmounted before the temporary tree is removed.
+        OverlayMount mount = mount_overlay(dirs, tmp.path(), opts.layer.cancel);
+        write_file(tmp.path() + "/.rt-overlay/state.json", mount.state().dump(2) + "\n", 0644);
+        finish(img, mount.root(), tmp.path(), bundle, parent, base, exists, opts, result);
+        tmp.release();
+        mount.release();
+        return result;
+    }
     UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_errno("open " + rootfs);
 
@@ -176,31 +236,7 @@ UnpackResult unpack(const Source& src, const std::string& name, const std::strin
     }
     if (opts.progress) opts.progress(progress);
 
-    json config = runtime_config(img.image_json, img.config, root.get(), opts.rootless, &result.warnings);
-    // As Docker: a WorkingDir the layers lack is made (inside the rootfs, symlinks confined to it).
-    const std::string cwd = config["process"].value("cwd", std::string("/"));
-    if (cwd != "/") rootfs::open_in_root(root.get(), cwd, O_PATH | O_DIRECTORY, true);
-    write_file(tmp.path() + "/config.json", config.dump(2) + "\n", 0644);
-
-    if (exists) {
-        // --force: the old bundle moves aside, the new one in, then the old one goes.
-        std::string old = parent + "/." + base + ".rt-unpack-old-XXXXXX";
-        if (!::mkdtemp(old.data())) throw_errno("create a temporary directory in " + parent);
-        std::string aside = old + "/bundle";
-        if (::rename(bundle.c_str(), aside.c_str()) < 0) {
-            ::rmdir(old.c_str());
-            throw_errno("move the old bundle " + bundle + " aside");
-        }
-        TempTree old_tree(old);
-        if (::rename(tmp.path().c_str(), bundle.c_str()) < 0) {
-            int err = errno;
-            ::rename(aside.c_str(), bundle.c_str());
-            throw_errno("rename " + tmp.path() + " to " + bundle, err);
-        }
-    } else if (::renameat2(AT_FDCWD, tmp.path().c_str(), AT_FDCWD, bundle.c_str(), RENAME_NOREPLACE) < 0) {
-        if (errno == EEXIST) throw Error("bundle " + bundle + " exists (--force replaces it)");
-        throw_errno("rename " + tmp.path() + " to " + bundle);
-    }
+    finish(img, root.get(), tmp.path(), bundle, parent, base, exists, opts, result);
     tmp.release();
     return result;
 }
