@@ -104,6 +104,21 @@ void mkdir_all(const std::string& path, mode_t mode) {
     if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdir " + path);
 }
 
+std::vector<std::string> dir_entries(int dirfd, const std::string& what) {
+    // A fresh open description: fdopendir would take over dirfd's offset and close it.
+    UniqueFd own(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* d = own ? ::fdopendir(own.get()) : nullptr;
+    if (!d) throw_errno("read directory " + what);
+    own.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    return names;
+}
+
 namespace {
 // Remove the entries of dirfd (on device dev) recursively; never follows symlinks or crosses mounts.
 void remove_children(int dirfd, dev_t dev, const std::string& path) {

@@ -32,6 +32,10 @@ void mkdir_all(const std::string& path, mode_t mode = 0755);
 // rm -rf of a directory tree on one filesystem (does not cross mount points, never follows links).
 void remove_all(const std::string& path);
 
+// The names in the directory open at dirfd (without "." and ".."), in readdir order; dirfd stays
+// open and its position is not used. Throws rt::Error "read directory <what>: <why>".
+std::vector<std::string> dir_entries(int dirfd, const std::string& what);
+
 // Split on a character; empty fields kept.
 std::vector<std::string> split(std::string_view s, char sep);
 

@@ -17,6 +17,7 @@
 
 #include "image/layer.hpp"
 #include "rt/error.hpp"
+#include "util.hpp"
 
 namespace rt::image {
 
@@ -176,17 +177,8 @@ struct DirWalk {
     }
 
     void dir(int dirfd, const std::string& rel) {
-        UniqueFd d(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        DIR* dp = d ? ::fdopendir(d.get()) : nullptr;
-        if (!dp) throw_errno("read layer directory \"" + rel + "\"");
-        d.release();
-        std::unique_ptr<DIR, int (*)(DIR*)> guard(dp, ::closedir);
-        std::vector<std::string> names;
-        while (struct dirent* de = ::readdir(dp)) {
-            std::string_view n = de->d_name;
-            if (n != "." && n != "..") names.emplace_back(n);
-        }
-        for (const std::string& n : names) entry(::dirfd(dp), n, rel.empty() ? n : rel + "/" + n);
+        for (const std::string& n : dir_entries(dirfd, "layer directory \"" + rel + "\""))
+            entry(dirfd, n, rel.empty() ? n : rel + "/" + n);
     }
 
     void entry(int dirfd, const std::string& name, const std::string& rel) {

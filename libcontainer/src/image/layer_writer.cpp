@@ -16,6 +16,7 @@
 
 #include "image/layer.hpp"
 #include "rt/error.hpp"
+#include "util.hpp"
 
 namespace rt::image {
 
@@ -213,16 +214,7 @@ void LayerWriter::remove_at(int dirfd, const std::string& name, const std::strin
     if (S_ISDIR(st.st_mode)) {
         UniqueFd d(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!d) throw_errno("remove " + dq(path));
-        DIR* dp = ::fdopendir(d.get());
-        if (!dp) throw_errno("remove " + dq(path));
-        d.release();
-        std::unique_ptr<DIR, int (*)(DIR*)> guard(dp, ::closedir);
-        std::vector<std::string> names;
-        while (struct dirent* de = ::readdir(dp)) {
-            std::string_view n = de->d_name;
-            if (n != "." && n != "..") names.emplace_back(n);
-        }
-        for (const auto& n : names) remove_at(::dirfd(dp), n, path + "/" + n);
+        for (const auto& n : dir_entries(d.get(), dq(path))) remove_at(d.get(), n, path + "/" + n);
         if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT)
             throw_errno("remove " + dq(path));
     } else if (::unlinkat(dirfd, name.c_str(), 0) < 0 && errno != ENOENT) {
@@ -242,16 +234,7 @@ void LayerWriter::prune(int dirfd, const std::string& name, const std::string& p
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) return;
     UniqueFd d(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) throw_errno("whiteout " + dq(path));
-    DIR* dp = ::fdopendir(d.get());
-    if (!dp) throw_errno("whiteout " + dq(path));
-    d.release();
-    std::unique_ptr<DIR, int (*)(DIR*)> guard(dp, ::closedir);
-    std::vector<std::string> names;
-    while (struct dirent* de = ::readdir(dp)) {
-        std::string_view n = de->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-    }
-    for (const auto& n : names) prune(::dirfd(dp), n, path.empty() ? n : path + "/" + n);
+    for (const auto& n : dir_entries(d.get(), dq(path))) prune(d.get(), n, path.empty() ? n : path + "/" + n);
 }
 
 void LayerWriter::whiteout(const Entry& e, const std::vector<std::string>& comps) {
@@ -264,15 +247,7 @@ void LayerWriter::whiteout(const Entry& e, const std::vector<std::string>& comps
         if (pfd < 0) return;
         if (n == 0) {
             // Opaque root: every lower entry goes.
-            DIR* dp = ::fdopendir(::openat(root_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-            if (!dp) entry_errno(e, "open the rootfs");
-            std::unique_ptr<DIR, int (*)(DIR*)> guard(dp, ::closedir);
-            std::vector<std::string> names;
-            while (struct dirent* de = ::readdir(dp)) {
-                std::string_view nm = de->d_name;
-                if (nm != "." && nm != "..") names.emplace_back(nm);
-            }
-            for (const auto& nm : names) prune(root_, nm, nm);
+            for (const auto& nm : dir_entries(root_, "the rootfs")) prune(root_, nm, nm);
             return;
         }
         // Keep the directory itself: mark it as this layer's so prune only empties it.
