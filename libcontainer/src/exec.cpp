@@ -271,15 +271,7 @@ void child_steps(const ChildConfig& c) {
 }
 
 [[noreturn]] void child_main(const ChildConfig& c) {
-    try {
-        child_steps(c);
-    } catch (const std::exception& e) {
-        try {
-            sync::send(c.sync_fd, sync::Msg::Error, e.what());
-        } catch (...) {
-        }
-    }
-    ::_exit(1);
+    sync::run_child(c.sync_fd, [&] { child_steps(c); });
 }
 
 // Kills and reaps the exec child unless dismissed: nothing is left behind on an error.

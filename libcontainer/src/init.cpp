@@ -159,15 +159,7 @@ void run_steps(const Config& cfg) {
 }  // namespace
 
 void run(const Config& cfg) {
-    try {
-        run_steps(cfg);
-    } catch (const std::exception& e) {
-        try {
-            sync::send(cfg.sync_fd, sync::Msg::Error, e.what());
-        } catch (...) {
-        }
-    }
-    ::_exit(1);
+    sync::run_child(cfg.sync_fd, [&] { run_steps(cfg); });
 }
 
 }  // namespace rt::init

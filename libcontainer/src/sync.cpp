@@ -1,6 +1,7 @@
 #include "sync.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -111,6 +112,18 @@ Message recv(int sock) {
     Message m;
     if (!try_recv(sock, m)) throw Error("container init exited unexpectedly");
     return m;
+}
+
+void run_child(int sock, const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        try {
+            send(sock, Msg::Error, e.what());
+        } catch (...) {
+        }
+    }
+    ::_exit(1);
 }
 
 }  // namespace rt::sync

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "fd.hpp"
@@ -71,5 +72,9 @@ Message recv(int sock);
 bool try_recv(int sock, Message& out);
 
 const char* msg_name(Msg m);
+
+// The body of a child process that reports over sock: runs body (which execs on success); an
+// exception becomes ERROR {what()} on sock; then _exit(1). Never returns.
+[[noreturn]] void run_child(int sock, const std::function<void()>& body);
 
 }  // namespace rt::sync
