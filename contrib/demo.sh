@@ -25,7 +25,9 @@ if [ "${RT_DEMO_NO_APT:-0}" != 1 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
     apt-get install -y meson ninja-build g++ pkg-config libseccomp-dev libcap-ng-dev \
-        nlohmann-json3-dev libcxxopts-dev catch2 busybox-static
+        nlohmann-json3-dev libarchive-dev zlib1g-dev libzstd-dev liblzma-dev libssl-dev \
+        libcxxopts-dev catch2 busybox-static \
+        runc crun iproute2 util-linux procps tar gzip zstd xz-utils coreutils umoci skopeo
 fi
 
 if [ ! -f build/build.ninja ]; then
