@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "rt/error.hpp"
@@ -73,9 +74,11 @@ void send(int sock, Msg type, const std::string& payload, int fd) {
 }
 
 bool try_recv(int sock, Message& out) {
-    std::vector<char> buf(sizeof(Header) + kMaxPayload);
+    // Default-initialized: only the pages the kernel writes are touched (RSS of rt and the init).
+    constexpr size_t kSize = sizeof(Header) + kMaxPayload;
+    std::unique_ptr<char[]> buf(new char[kSize]);
     struct iovec iov {
-        buf.data(), buf.size()
+        buf.get(), kSize
     };
     struct msghdr mh {};
     mh.msg_iov = &iov;
@@ -93,10 +96,10 @@ bool try_recv(int sock, Message& out) {
     if (n == 0) return false;
     if (static_cast<size_t>(n) < sizeof(Header)) throw Error("sync: short message");
     Header h;
-    std::memcpy(&h, buf.data(), sizeof h);
+    std::memcpy(&h, buf.get(), sizeof h);
     if (h.len != static_cast<size_t>(n) - sizeof h) throw Error("sync: malformed message");
     out.type = h.type;
-    out.payload.assign(buf.data() + sizeof h, h.len);
+    out.payload.assign(buf.get() + sizeof h, h.len);
     out.fd.reset();
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
