@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -177,6 +178,33 @@ void validate_for_host(const spec::Spec& s, const CreateOptions& opts, bool fore
         throw Error("config.json: root.path: " + s.root.path + " is not a directory");
 }
 
+// Where create puts the cgroup, noted on the state directory before the cgroup exists, so that
+// `delete --force` of what an rt killed mid-create leaves (a directory without state.json) can
+// remove it. An xattr needs no new inode on the create path; a file where xattrs are refused.
+constexpr const char* kCgroupXattr = "user.rt.cgroup";
+
+void remember_cgroup(const state::StateDir& dir, const nlohmann::json& saved) {
+    std::string v = saved.dump();
+    if (::fsetxattr(dir.fd(), kCgroupXattr, v.data(), v.size(), 0) == 0) return;
+    write_file_atomic(dir.path() + "/cgroup.json", v, 0600);
+}
+
+std::optional<nlohmann::json> recall_cgroup(int dirfd) {
+    std::string v(4096, '\0');
+    ssize_t n = ::fgetxattr(dirfd, kCgroupXattr, v.data(), v.size());
+    if (n >= 0) {
+        v.resize(static_cast<size_t>(n));
+    } else {
+        UniqueFd f(::openat(dirfd, "cgroup.json", O_RDONLY | O_CLOEXEC));
+        if (!f) return std::nullopt;
+        auto text = read_file("/proc/self/fd/" + std::to_string(f.get()));
+        v = text;
+    }
+    auto j = nlohmann::json::parse(v, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+}
+
 Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& opts, bool foreground,
                 const sigset_t* orig_mask) {
     std::vector<std::string> warnings;
@@ -222,6 +250,7 @@ Launched launch(const Runtime& rt, const std::string& id, const CreateOptions& o
     cgroups::add_default_devices(resources, lx.devices);
     std::unique_ptr<cgroups::Manager> cg = cgroups::make(lx.cgroupsPath, id);
     LaunchGuard guard;  // after cg: destroyed before it
+    remember_cgroup(dir, cg->save());
     cg->create();
     guard.cgroup = cg.get();
     rec.cgroup = cg->save();
@@ -587,6 +616,11 @@ void Runtime::remove(const std::string& id, bool force) {
                 // Locked: a create is still running (it rolls itself back on failure).
                 if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) throw Error("container is being created");
                 for (const auto& w : network::release_by_id(root_, id)) log(LogLevel::Warning, w);
+                if (auto saved = recall_cgroup(fd.get())) {
+                    auto cg = cgroups::load(*saved);
+                    for (pid_t p : cg->pids()) ::kill(p, SIGKILL);  // the init dies with rt anyway
+                    cg->destroy();
+                }
                 remove_all(path);
                 return;
             }

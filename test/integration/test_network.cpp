@@ -261,6 +261,8 @@ TEST_CASE("delete gives the lease back after the container died, and after rt wa
     CHECK(leases_without_lock(br).size() == 1);
     CHECK(th::rt({"delete", "--force", c2}).status == 0);
     CHECK_FALSE(has_state_dir(c2));
+    // Nor a cgroup, in any hierarchy.
+    CHECK(th::sh("find /sys/fs/cgroup -maxdepth 6 -type d -name '" + c2 + "'").out == "");
     CHECK(leases_without_lock(br).empty());
     CHECK(veths().empty());
     CHECK(ports(br).empty());
