@@ -37,9 +37,7 @@ std::string env_or(const char* name, const std::string& dflt = "") {
     return v && *v ? std::string(v) : dflt;
 }
 
-std::string errno_str(const std::string& what) {
-    return what + ": " + strerror(errno);
-}
+std::string errno_str(const std::string& what) { return what + ": " + strerror(errno); }
 
 int status_code(int wstatus) {
     if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
@@ -47,9 +45,7 @@ int status_code(int wstatus) {
     return -1;
 }
 
-int pidfd_open(pid_t pid) {
-    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 void close_fd(int& fd) {
     if (fd >= 0) ::close(fd);
@@ -98,8 +94,7 @@ json default_config() {
           {"args", {"true"}},
           {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
           {"cwd", "/"},
-          {"capabilities",
-           {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
           {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
           {"noNewPrivileges", true}}},
         {"root", {{"path", "rootfs"}, {"readonly", false}}},
@@ -131,12 +126,15 @@ json default_config() {
         {"linux",
          {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
           {"namespaces",
-           {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
+           {{{"type", "pid"}},
+            {{"type", "network"}},
+            {{"type", "ipc"}},
+            {{"type", "uts"}},
+            {{"type", "mount"}}}},
           {"maskedPaths",
            {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
             "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-          {"readonlyPaths",
-           {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+          {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
     };
 }
 
@@ -178,8 +176,7 @@ Process spawn(const std::vector<std::string>& argv, bool pipe_stdin) {
         in[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (in[0] < 0) throw std::runtime_error(errno_str("open /dev/null"));
     }
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-        throw std::runtime_error(errno_str("pipe2"));
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) throw std::runtime_error(errno_str("pipe2"));
 
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(errno_str("fork"));
@@ -274,9 +271,18 @@ void Process::pump(int timeout_ms) {
     struct pollfd pfd[3];
     int n = 0;
     int i_out = -1, i_err = -1, i_pid = -1;
-    if (out_ >= 0) { pfd[n] = {out_, POLLIN, 0}; i_out = n++; }
-    if (err_ >= 0) { pfd[n] = {err_, POLLIN, 0}; i_err = n++; }
-    if (pidfd_ >= 0) { pfd[n] = {pidfd_, POLLIN, 0}; i_pid = n++; }
+    if (out_ >= 0) {
+        pfd[n] = {out_, POLLIN, 0};
+        i_out = n++;
+    }
+    if (err_ >= 0) {
+        pfd[n] = {err_, POLLIN, 0};
+        i_err = n++;
+    }
+    if (pidfd_ >= 0) {
+        pfd[n] = {pidfd_, POLLIN, 0};
+        i_pid = n++;
+    }
     if (pidfd_ < 0) timeout_ms = std::min(timeout_ms, 10);  // no pidfd: fall back to polling
     int r = ::poll(pfd, static_cast<nfds_t>(n), timeout_ms);
     if (r < 0 && errno != EINTR) throw std::runtime_error(errno_str("poll"));
@@ -604,8 +610,7 @@ pid_t start_sleeper(Bundle& b, const std::string& id) {
         throw std::runtime_error("start_sleeper: start " + id + " failed (" + std::to_string(s.status) +
                                  "): " + s.err);
     json st = state(id);
-    if (!st.is_object() || !st.contains("pid"))
-        throw std::runtime_error("start_sleeper: no state for " + id);
+    if (!st.is_object() || !st.contains("pid")) throw std::runtime_error("start_sleeper: no state for " + id);
     return st["pid"].get<pid_t>();
 }
 
@@ -677,6 +682,15 @@ TempDir::~TempDir() { remove_tree(path_); }
     std::printf("SKIP: %s\n", reason.c_str());
     std::fflush(stdout);
     std::exit(77);
+}
+
+Result run_in_terminal(const std::vector<std::string>& args) {
+    // script(1) gives rt a terminal as stdin/stdout; -e returns the child's exit code.
+    Process p = spawn({"script", "-qfec", shell_quote(rt_argv(args)), "/dev/null"}, true);
+    if (!p.wait_output("ready", 10)) return p.wait(10);
+    p.write_stdin("hello\n");
+    p.wait_output("got:", 10);
+    return p.wait(10);
 }
 
 }  // namespace th

@@ -23,9 +23,9 @@
 namespace th {
 
 struct Result {
-    int status = -1;   // exit code; 128+N when killed by signal N
-    std::string out;   // stdout
-    std::string err;   // stderr
+    int status = -1;  // exit code; 128+N when killed by signal N
+    std::string out;  // stdout
+    std::string err;  // stderr
 };
 
 class Process;  // added: a background child, defined below
@@ -74,10 +74,10 @@ public:
 
     // Shorthands that edit config() (save() is implicit before every rt call made through run/create).
     Bundle& args(const std::vector<std::string>& a);
-    Bundle& env(const std::string& kv);      // append
+    Bundle& env(const std::string& kv);  // append
     Bundle& remove_namespace(const std::string& type);
     Bundle& add_mount(const nlohmann::json& m);
-    void save() const;                       // write config.json
+    void save() const;  // write config.json
 
     // Convenience wrappers: save(), then `rt <verb> --bundle dir() [extra...] id`, remembering id
     // for cleanup.
@@ -122,8 +122,7 @@ const std::string& tools_dir();
 // Result has status -1 with a note in err. Output is read with poll(), so large outputs can't
 // deadlock; the call returns when the child exits, even if a grandchild (a detached container)
 // still holds the pipes.
-Result run_argv(const std::vector<std::string>& argv, const std::string& input = "",
-                double timeout_s = 60);
+Result run_argv(const std::vector<std::string>& argv, const std::string& input = "", double timeout_s = 60);
 
 // Poll pred every ~10 ms until it returns true or timeout_s passes; returns the last result.
 bool wait_for(const std::function<bool()>& pred, double timeout_s = 5.0);
@@ -168,9 +167,9 @@ public:
     ~Process();
 
     pid_t pid() const { return pid_; }
-    bool running();                              // not yet exited (reaps if it has)
-    void signal(int sig);                        // kill(pid(), sig)
-    void write_stdin(const std::string& data);   // only with pipe_stdin
+    bool running();                             // not yet exited (reaps if it has)
+    void signal(int sig);                       // kill(pid(), sig)
+    void write_stdin(const std::string& data);  // only with pipe_stdin
     void close_stdin();
     // Read output until stdout (or stderr, if in_stderr) contains needle; false on timeout or if
     // the process exits first without printing it.
@@ -182,10 +181,9 @@ public:
 
 private:
     friend Process spawn(const std::vector<std::string>& argv, bool pipe_stdin);
-    friend Result run_argv(const std::vector<std::string>& argv, const std::string& input,
-                           double timeout_s);
-    void pump(int timeout_ms);                   // one poll round: read output, reap on exit
-    void reset();                                // kill + reap if running, close fds
+    friend Result run_argv(const std::vector<std::string>& argv, const std::string& input, double timeout_s);
+    void pump(int timeout_ms);  // one poll round: read output, reap on exit
+    void reset();               // kill + reap if running, close fds
     void close_fds();
 
     pid_t pid_ = -1;
@@ -202,6 +200,10 @@ std::string shell_quote(const std::vector<std::string>& argv);
 
 // Start argv in the background (stdin /dev/null unless pipe_stdin).
 Process spawn(const std::vector<std::string>& argv, bool pipe_stdin = false);
+
+// `rt args...` with a terminal (script(1)) as its stdin and stdout: once it prints "ready", type
+// "hello\n"; wait for "got:" and its exit, and return what it printed (status: the exit code).
+Result run_in_terminal(const std::vector<std::string>& args);
 // Start `<binary> --root <state_root()> args...` in the background.
 Process rt_bg(const std::vector<std::string>& args, bool pipe_stdin = false);
 
